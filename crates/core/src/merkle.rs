@@ -1,0 +1,1 @@
+//! Merkle trees (placeholder, being written).

@@ -1,0 +1,1 @@
+//! Proof of work (placeholder, being written).
