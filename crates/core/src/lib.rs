@@ -8,8 +8,19 @@
 //! - [`pow`]: proof-of-work targets, compact `bits`, work and retargeting.
 //! - [`merkle`]: Merkle roots and inclusion proofs (RFC 6962 shape, safe against duplicate leaves).
 
+pub mod block;
+pub mod crypto;
+pub mod encode;
 pub mod hash;
 pub mod merkle;
 pub mod pow;
+pub mod tx;
+pub mod units;
 
+pub use block::{Block, Header, HeaderHasher};
+pub use crypto::{PubkeyHash, PublicKey, Signature, SigningKey};
+pub use encode::{Decode, DecodeError, Encode};
 pub use hash::{BlockHash, MerkleNode, Txid};
+pub use pow::CompactTarget;
+pub use tx::{OutPoint, Transaction, TxIn, TxKind, TxOut};
+pub use units::{Amount, Height};

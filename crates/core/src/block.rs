@@ -1,0 +1,239 @@
+//! Block headers, blocks, the block hash and the midstate hasher used by miners (`docs/protocol.md` §2).
+//!
+//! A header is 96 bytes: version, height, previous block hash, Merkle root, timestamp, compact target and,
+//! last, the nonce. SHA-256 works on 64-byte blocks, so a 96-byte header is two compressions; the first 64
+//! bytes hold no nonce and stay fixed while a miner searches, so [`HeaderHasher`] compresses them once (the
+//! *midstate*) and then only the final block per nonce — half the work of hashing the header from scratch,
+//! with exactly the same result as [`Header::hash`].
+
+use sha2::block_api::compress256;
+
+use crate::encode::{Decode, DecodeError, Encode, MAX_BLOCK_BYTES, MAX_LIST_LEN, Reader};
+use crate::hash::{BlockHash, MerkleNode, Txid};
+use crate::merkle::merkle_root;
+use crate::pow::CompactTarget;
+use crate::tx::Transaction;
+use crate::units::Height;
+
+/// The only block version defined so far.
+pub const BLOCK_VERSION: u32 = 1;
+/// Encoded size of a header.
+pub const HEADER_BYTES: usize = 96;
+/// Offset of the nonce in the encoded header.
+pub const NONCE_OFFSET: usize = 88;
+/// Smallest possible encoded transaction (a coinbase with no outputs and no payload).
+pub const MIN_TX_BYTES: usize = 4 + 1 + 8 + 4 + 4;
+
+/// A block header.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Header {
+    /// Format version ([`BLOCK_VERSION`]).
+    pub version: u32,
+    /// Distance from genesis.
+    pub height: Height,
+    /// Hash of the parent block (zero for genesis).
+    pub prev_hash: BlockHash,
+    /// Merkle root of the block's transaction ids.
+    pub merkle_root: MerkleNode,
+    /// Time the miner claims, in ms since the Unix epoch.
+    pub time_ms: u64,
+    /// The proof-of-work target in compact form.
+    pub bits: CompactTarget,
+    /// The value the miner varies to find a hash below the target.
+    pub nonce: u64,
+}
+
+impl Header {
+    /// The 96-byte canonical encoding.
+    pub fn to_array(&self) -> [u8; HEADER_BYTES] {
+        let mut out = [0u8; HEADER_BYTES];
+        out[0..4].copy_from_slice(&self.version.to_le_bytes());
+        out[4..12].copy_from_slice(&self.height.0.to_le_bytes());
+        out[12..44].copy_from_slice(self.prev_hash.as_bytes());
+        out[44..76].copy_from_slice(self.merkle_root.as_bytes());
+        out[76..84].copy_from_slice(&self.time_ms.to_le_bytes());
+        out[84..88].copy_from_slice(&self.bits.to_consensus().to_le_bytes());
+        out[NONCE_OFFSET..96].copy_from_slice(&self.nonce.to_le_bytes());
+        out
+    }
+
+    /// The block hash: SHA-256 of the 96 header bytes.
+    pub fn hash(&self) -> BlockHash {
+        BlockHash::hash(&self.to_array())
+    }
+}
+
+impl Encode for Header {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_array());
+    }
+}
+
+impl Decode for Header {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Header {
+            version: r.u32("header version")?,
+            height: Height(r.u64("header height")?),
+            prev_hash: BlockHash::from_byte_array(r.array("header previous hash")?),
+            merkle_root: MerkleNode::from_byte_array(r.array("header merkle root")?),
+            time_ms: r.u64("header time")?,
+            bits: CompactTarget::from_consensus(r.u32("header bits")?),
+            nonce: r.u64("header nonce")?,
+        })
+    }
+}
+
+/// SHA-256's initial state.
+const SHA256_IV: [u32; 8] = [
+    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+];
+
+/// Hashes one header for many nonces, compressing the fixed first 64 bytes only once.
+#[derive(Clone, Debug)]
+pub struct HeaderHasher {
+    midstate: [u32; 8],
+    tail: [u8; 64],
+}
+
+impl HeaderHasher {
+    /// Prepares to hash `header` with varying nonces (its own nonce is ignored).
+    pub fn new(header: &Header) -> HeaderHasher {
+        let bytes = header.to_array();
+        let mut midstate = SHA256_IV;
+        let mut first = [0u8; 64];
+        first.copy_from_slice(&bytes[..64]);
+        compress256(&mut midstate, &[first]);
+        // Final block: the last 32 header bytes, SHA-256 padding and the message length in bits (768).
+        let mut tail = [0u8; 64];
+        tail[..32].copy_from_slice(&bytes[64..]);
+        tail[32] = 0x80;
+        tail[56..].copy_from_slice(&((HEADER_BYTES as u64) * 8).to_be_bytes());
+        HeaderHasher { midstate, tail }
+    }
+
+    /// The block hash the header would have with `nonce`.
+    #[inline]
+    pub fn hash_with_nonce(&self, nonce: u64) -> BlockHash {
+        let mut block = self.tail;
+        block[NONCE_OFFSET - 64..NONCE_OFFSET - 64 + 8].copy_from_slice(&nonce.to_le_bytes());
+        let mut state = self.midstate;
+        compress256(&mut state, &[block]);
+        let mut out = [0u8; 32];
+        for (chunk, word) in out.chunks_exact_mut(4).zip(state) {
+            chunk.copy_from_slice(&word.to_be_bytes());
+        }
+        BlockHash::from_byte_array(out)
+    }
+}
+
+/// A block: a header and its transactions, the coinbase first.
+#[derive(Clone, PartialEq, Eq, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Block {
+    /// The header.
+    pub header: Header,
+    /// The transactions; a valid block's first is its coinbase.
+    pub transactions: Vec<Transaction>,
+}
+
+impl Block {
+    /// The block hash (the header's hash).
+    pub fn hash(&self) -> BlockHash {
+        self.header.hash()
+    }
+
+    /// The ids of the transactions, in order.
+    pub fn txids(&self) -> Vec<Txid> {
+        self.transactions.iter().map(Transaction::txid).collect()
+    }
+
+    /// The Merkle root of the transactions as they are (to compare with the header's).
+    pub fn compute_merkle_root(&self) -> MerkleNode {
+        merkle_root(&self.txids())
+    }
+
+    /// The encoded size in bytes.
+    pub fn encoded_len(&self) -> usize {
+        HEADER_BYTES
+            + 4
+            + self
+                .transactions
+                .iter()
+                .map(Transaction::encoded_len)
+                .sum::<usize>()
+    }
+}
+
+impl Encode for Block {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        out.reserve(self.encoded_len());
+        self.header.encode_to(out);
+        crate::encode::put_list(out, &self.transactions);
+    }
+}
+
+impl Decode for Block {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        if r.remaining() > MAX_BLOCK_BYTES {
+            return Err(DecodeError::TooLong {
+                what: "block",
+                len: r.remaining() as u64,
+                max: MAX_BLOCK_BYTES as u64,
+            });
+        }
+        Ok(Block {
+            header: Header::decode_from(r)?,
+            transactions: r.list("block transactions", MAX_LIST_LEN, MIN_TX_BYTES)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header() -> Header {
+        Header {
+            version: BLOCK_VERSION,
+            height: Height(42),
+            prev_hash: BlockHash::hash(b"parent"),
+            merkle_root: MerkleNode::from_byte_array(crate::hash::sha256(b"root")),
+            time_ms: 1_700_000_000_000,
+            bits: CompactTarget::from_consensus(0x1f00ffff),
+            nonce: 0,
+        }
+    }
+
+    #[test]
+    fn midstate_hash_equals_plain_hash() {
+        let mut h = header();
+        let hasher = HeaderHasher::new(&h);
+        for nonce in [0, 1, 255, 256, 1 << 32, u64::MAX] {
+            h.nonce = nonce;
+            assert_eq!(hasher.hash_with_nonce(nonce), h.hash(), "nonce {nonce}");
+        }
+    }
+
+    #[test]
+    fn the_nonce_is_last_and_every_field_changes_the_hash() {
+        let h = header();
+        let bytes = h.to_array();
+        assert_eq!(Header::from_bytes(&bytes), Ok(h));
+        let mut with_nonce = h;
+        with_nonce.nonce = 0x0102030405060708;
+        assert_eq!(
+            &with_nonce.to_array()[..NONCE_OFFSET],
+            &bytes[..NONCE_OFFSET]
+        );
+        // Flipping any bit of the encoding gives a different hash.
+        for i in 0..HEADER_BYTES {
+            let mut b = bytes;
+            b[i] ^= 1;
+            let changed = Header::from_bytes(&b).expect("any 96 bytes decode");
+            assert_ne!(changed.hash(), h.hash(), "byte {i}");
+        }
+        assert!(matches!(
+            Header::from_bytes(&bytes[..95]),
+            Err(DecodeError::UnexpectedEnd { .. })
+        ));
+    }
+}
