@@ -14,13 +14,17 @@ pub mod encode;
 pub mod hash;
 pub mod merkle;
 pub mod pow;
+pub mod spec;
 pub mod tx;
 pub mod units;
+pub mod utxo;
 
 pub use block::{Block, Header, HeaderHasher};
 pub use crypto::{PubkeyHash, PublicKey, Signature, SigningKey};
 pub use encode::{Decode, DecodeError, Encode};
 pub use hash::{BlockHash, MerkleNode, Txid};
-pub use pow::CompactTarget;
+pub use pow::{CompactTarget, Target, Work};
+pub use spec::{ChainSpec, Network};
 pub use tx::{OutPoint, Transaction, TxIn, TxKind, TxOut};
 pub use units::{Amount, Height};
+pub use utxo::{BlockChanges, UtxoEntry, UtxoView};

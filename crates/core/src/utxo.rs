@@ -1,0 +1,154 @@
+//! The unspent-output (UTXO) view the contextual checks read, the changes a block makes to it, and an
+//! in-memory UTXO set that applies and undoes them (`docs/protocol.md` §9).
+//!
+//! Connecting a block yields [`BlockChanges`]: the outputs it spent (with their full entries — this is the
+//! undo data) and the outputs it created. The changes are *net*: an output created and spent inside the same
+//! block appears in neither list, so applying and then undoing a block is exactly the identity. A store
+//! writes one `BlockChanges` in one atomic transaction.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::encode::{Decode, DecodeError, Encode, Reader};
+use crate::hash::{BlockHash, Txid};
+use crate::tx::{OutPoint, TxOut};
+use crate::units::{Amount, Height};
+
+/// An unspent output and where it came from.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, serde::Serialize, serde::Deserialize)]
+pub struct UtxoEntry {
+    /// The output.
+    pub output: TxOut,
+    /// Height of the block that created it.
+    pub height: Height,
+    /// Whether it was created by a coinbase (and so must mature before it is spent).
+    pub is_coinbase: bool,
+}
+
+impl Encode for UtxoEntry {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        self.output.encode_to(out);
+        out.extend_from_slice(&self.height.0.to_le_bytes());
+        out.push(u8::from(self.is_coinbase));
+    }
+}
+
+impl Decode for UtxoEntry {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let output = TxOut::decode_from(r)?;
+        let height = Height(r.u64("utxo height")?);
+        let is_coinbase = match r.u8("utxo coinbase flag")? {
+            0 => false,
+            1 => true,
+            tag => {
+                return Err(DecodeError::UnknownTag {
+                    what: "utxo coinbase flag",
+                    tag,
+                });
+            }
+        };
+        Ok(UtxoEntry {
+            output,
+            height,
+            is_coinbase,
+        })
+    }
+}
+
+/// What the contextual checks need to know about the chain they extend.
+pub trait UtxoView {
+    /// The unspent output at `outpoint`, if there is one.
+    fn utxo(&self, outpoint: &OutPoint) -> Option<UtxoEntry>;
+    /// Whether a transaction with this id is already in the active chain.
+    fn contains_txid(&self, txid: &Txid) -> bool;
+}
+
+/// The net effect of one block on the UTXO set, which is also its undo data.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct BlockChanges {
+    /// The block's height.
+    pub height: Height,
+    /// The block's hash.
+    pub block_hash: BlockHash,
+    /// Outputs that existed before the block and that it spends, with their entries (for undo).
+    pub spent: Vec<(OutPoint, UtxoEntry)>,
+    /// Outputs the block creates that are still unspent after it.
+    pub created: Vec<(OutPoint, UtxoEntry)>,
+    /// The ids of the block's transactions.
+    pub txids: Vec<Txid>,
+    /// Total fees the block's transactions pay.
+    pub fees: Amount,
+}
+
+/// An in-memory UTXO set with the active chain's txids — for tests, tools and the reference behaviour
+/// that the stores must match.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct MemoryUtxoSet {
+    utxos: HashMap<OutPoint, UtxoEntry>,
+    txids: HashSet<Txid>,
+}
+
+impl MemoryUtxoSet {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Applies a block's changes.
+    pub fn apply(&mut self, changes: &BlockChanges) {
+        for (outpoint, _) in &changes.spent {
+            self.utxos.remove(outpoint);
+        }
+        for (outpoint, entry) in &changes.created {
+            self.utxos.insert(*outpoint, *entry);
+        }
+        self.txids.extend(changes.txids.iter().copied());
+    }
+
+    /// Reverts a block's changes (the block must be the last one applied).
+    pub fn undo(&mut self, changes: &BlockChanges) {
+        for (outpoint, _) in &changes.created {
+            self.utxos.remove(outpoint);
+        }
+        for (outpoint, entry) in &changes.spent {
+            self.utxos.insert(*outpoint, *entry);
+        }
+        for txid in &changes.txids {
+            self.txids.remove(txid);
+        }
+    }
+
+    /// Number of unspent outputs.
+    pub fn len(&self) -> usize {
+        self.utxos.len()
+    }
+
+    /// Whether there are no unspent outputs.
+    pub fn is_empty(&self) -> bool {
+        self.utxos.is_empty()
+    }
+
+    /// Every unspent output.
+    pub fn iter(&self) -> impl Iterator<Item = (&OutPoint, &UtxoEntry)> {
+        self.utxos.iter()
+    }
+
+    /// The confirmed balance of an address (sum of its unspent outputs).
+    pub fn balance(&self, address: &crate::crypto::PubkeyHash) -> Amount {
+        let total: u64 = self
+            .utxos
+            .values()
+            .filter(|e| e.output.address == *address)
+            .map(|e| e.output.amount.to_units())
+            .sum();
+        Amount::from_units(total).unwrap_or(Amount::MAX)
+    }
+}
+
+impl UtxoView for MemoryUtxoSet {
+    fn utxo(&self, outpoint: &OutPoint) -> Option<UtxoEntry> {
+        self.utxos.get(outpoint).copied()
+    }
+    fn contains_txid(&self, txid: &Txid) -> bool {
+        self.txids.contains(txid)
+    }
+}
