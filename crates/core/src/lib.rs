@@ -7,8 +7,24 @@
 //! - [`hash`]: SHA-256 and the hash newtypes [`BlockHash`], [`Txid`], [`MerkleNode`].
 //! - [`pow`]: proof-of-work targets, compact `bits`, work and retargeting.
 //! - [`merkle`]: Merkle roots and inclusion proofs (RFC 6962 shape, safe against duplicate leaves).
+//! - [`units`]: [`Amount`] (checked, capped at 2^53 − 1) and [`Height`].
+//! - [`encode`]: the canonical binary encoding and its structural checks ([`Encode`], [`Decode`]).
+//! - [`crypto`]: Ed25519 keys and signatures (ZIP-215 rules, batch verification), key hashes, bech32m addresses.
+//! - [`tx`]: transactions — coinbase, transfer, record — their ids and signature message.
+//! - [`block`]: headers (nonce last), blocks, and the midstate [`HeaderHasher`] miners use.
+//! - [`spec`]: the chain spec (TOML, presets `dev` and `lab`), genesis, subsidy and difficulty schedule;
+//!   [`Network`] = a checked spec plus its genesis block.
+//! - [`utxo`]: the [`UtxoView`] the contextual checks read, [`BlockChanges`] (apply/undo data) and an
+//!   in-memory UTXO set.
+//! - [`check`]: the stateless and contextual checks, ending in [`check::connect_block`].
+//!
+//! # Validity levels
+//! *Structural* (decoding), *stateless* ([`check::check_block`] → [`CheckedBlock`]) and *contextual*
+//! ([`check::connect_block`] → [`BlockChanges`]). The full rules, with the function enforcing each, are in
+//! `docs/protocol.md`.
 
 pub mod block;
+pub mod check;
 pub mod crypto;
 pub mod encode;
 pub mod hash;
@@ -20,6 +36,7 @@ pub mod units;
 pub mod utxo;
 
 pub use block::{Block, Header, HeaderHasher};
+pub use check::{BlockError, CheckedBlock, HeaderContext, TxError};
 pub use crypto::{PubkeyHash, PublicKey, Signature, SigningKey};
 pub use encode::{Decode, DecodeError, Encode};
 pub use hash::{BlockHash, MerkleNode, Txid};
