@@ -11,7 +11,7 @@ use sha2::block_api::compress256;
 use crate::encode::{Decode, DecodeError, Encode, MAX_BLOCK_BYTES, MAX_LIST_LEN, Reader};
 use crate::hash::{BlockHash, MerkleNode, Txid};
 use crate::merkle::merkle_root;
-use crate::pow::CompactTarget;
+use crate::pow::{CompactTarget, Target};
 use crate::tx::Transaction;
 use crate::units::Height;
 
@@ -124,6 +124,21 @@ impl HeaderHasher {
         }
         BlockHash::from_byte_array(out)
     }
+
+    /// Searches `nonces` in order for one whose hash meets `target`; returns it with the hash.
+    ///
+    /// Miners call this on a chunk of nonces at a time and check for a new tip between chunks.
+    pub fn find_nonce(
+        &self,
+        target: &Target,
+        nonces: std::ops::Range<u64>,
+    ) -> Option<(u64, BlockHash)> {
+        // Big-endian byte arrays compare like the numbers they encode.
+        let limit = target.to_be_bytes();
+        nonces
+            .map(|n| (n, self.hash_with_nonce(n)))
+            .find(|(_, h)| h.as_bytes() <= &limit)
+    }
 }
 
 /// A block: a header and its transactions, the coinbase first.
@@ -211,6 +226,21 @@ mod tests {
             h.nonce = nonce;
             assert_eq!(hasher.hash_with_nonce(nonce), h.hash(), "nonce {nonce}");
         }
+    }
+
+    #[test]
+    fn find_nonce_finds_the_first_hash_below_the_target() {
+        let h = header();
+        let target = Target::from_leading_zero_bits(8);
+        let (nonce, hash) = HeaderHasher::new(&h)
+            .find_nonce(&target, 0..1 << 20)
+            .expect("8 bits take ~256 tries");
+        assert!(target.is_met_by(&hash));
+        assert!((0..nonce).all(|n| !target.is_met_by(&HeaderHasher::new(&h).hash_with_nonce(n))));
+        assert_eq!(
+            HeaderHasher::new(&h).find_nonce(&target, nonce + 1..nonce + 1),
+            None
+        );
     }
 
     #[test]

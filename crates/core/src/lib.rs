@@ -16,6 +16,7 @@
 //!   [`Network`] = a checked spec plus its genesis block.
 //! - [`utxo`]: the [`UtxoView`] the contextual checks read, [`BlockChanges`] (apply/undo data) and an
 //!   in-memory UTXO set.
+//! - [`builder`]: an in-memory chain that mines and connects blocks through every check (tests, tools).
 //! - [`check`]: the stateless and contextual checks, ending in [`check::connect_block`].
 //!
 //! # Validity levels
@@ -24,6 +25,7 @@
 //! `docs/protocol.md`.
 
 pub mod block;
+pub mod builder;
 pub mod check;
 pub mod crypto;
 pub mod encode;
