@@ -1,1 +1,5 @@
-//! x
+//! ferrochain wallet library: recovery phrases, key derivation and the encrypted wallet file.
+//!
+//! Work in progress; see the module docs.
+
+pub mod slip10;
