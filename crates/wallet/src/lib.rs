@@ -2,4 +2,5 @@
 //!
 //! Work in progress; see the module docs.
 
+pub mod mnemonic;
 pub mod slip10;
