@@ -1,1 +1,58 @@
-//! x
+//! ferrochain wallet library: recovery phrases, key derivation and the encrypted wallet file.
+//!
+//! A wallet is one BIP-39 recovery phrase ([`Mnemonic`]). Every address key is derived from it
+//! with SLIP-0010 Ed25519 along `m/44'/9000'/0'/0'/i'` ([`slip10`]), so writing the phrase
+//! down once backs up every address. The wallet file ([`KeyFile`]) stores the phrase encrypted
+//! under a password (PBKDF2-HMAC-SHA256 or Argon2id, then AES-256-GCM) together with the public
+//! account list; its format is specified in `docs/wallet-format.md`.
+//!
+//! This crate is pure library code: bytes in, bytes out. It does no file or network I/O, has no
+//! async runtime, and draws no randomness of its own: functions that need randomness take
+//! `rng: &mut impl rand_core::CryptoRng`. Secrets (phrase, entropy, seeds, private keys, derived
+//! encryption keys) are wiped from memory when dropped.
+//!
+//! ```
+//! use ferrochain_wallet::{Account, KdfParams, KdfPolicy, KeyFile, Mnemonic};
+//!
+//! let mut rng = rand::rng();
+//! let mnemonic = Mnemonic::generate(&mut rng);
+//! let key0 = mnemonic.account_key(0)?;
+//! let accounts = vec![Account::new(0, key0.public_key(), "address computed by the caller")];
+//! // Real wallets use KdfParams::pbkdf2_default() or KdfParams::argon2id_default().
+//! let kdf = KdfParams::insecure_fast_for_tests();
+//! let file = KeyFile::encrypt(&mnemonic, "password", kdf, "dev", accounts, 0, &mut rng)?;
+//! let bytes = file.to_json_bytes();
+//!
+//! let reopened = KeyFile::from_json_bytes_with(&bytes, KdfPolicy::AllowWeakForTests)?;
+//! assert_eq!(reopened.accounts()[0].public_key, key0.public_key());
+//! assert_eq!(reopened.decrypt("password")?, mnemonic);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Layout
+//!
+//! * [`mnemonic`]: [`Mnemonic`] — generate (24 words, from the caller's RNG), parse a typed
+//!   phrase with precise [`MnemonicError`]s, entropy, BIP-39 seed, and the key of address `i`.
+//! * [`slip10`]: SLIP-0010 Ed25519 derivation (hardened only): [`derive_ed25519`],
+//!   [`ExtendedKey`], [`DerivationPath`] (parses `m/44'/9000'/0'/0'/5'`), ferrochain's
+//!   [`account_path`] and its constants; errors in [`DerivationError`].
+//! * [`keyfile`]: the wallet file, format version 1: [`KeyFile`] (encrypt, decrypt, change
+//!   password, JSON in and out), [`KdfParams`], [`KdfPolicy`], [`Account`]; errors in
+//!   [`KeyFileError`].
+//!
+//! # Performance
+//!
+//! Opening or creating a wallet file runs a deliberately slow password KDF (0.1 to 0.3 s for
+//! the default PBKDF2 or Argon2id settings in release builds, seconds in debug builds). Callers on an async runtime must
+//! run [`KeyFile::encrypt`], [`KeyFile::decrypt`] and [`KeyFile::change_password`] on a blocking
+//! thread (`spawn_blocking`). Everything else is fast.
+
+pub mod keyfile;
+pub mod mnemonic;
+pub mod slip10;
+
+pub use keyfile::{Account, KdfParams, KdfPolicy, KeyFile, KeyFileError};
+pub use mnemonic::{Mnemonic, MnemonicError};
+pub use slip10::{
+    DerivationError, DerivationPath, ExtendedKey, account_path, derive_account, derive_ed25519,
+};
