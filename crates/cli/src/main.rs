@@ -1,6 +1,8 @@
 //! The `ferrochain` binary: parses the command line and hands over to the library crates.
 //! Parsing, prompts and printing only — every capability lives in a library (DESIGN §2).
 
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -44,47 +46,78 @@ fn load_network(name: &str) -> anyhow::Result<Network> {
     let spec = match ChainSpec::preset(name) {
         Some(spec) => spec,
         None => {
-            let text = std::fs::read_to_string(name)
-                .with_context(|| format!("{name:?} is neither a preset (dev, lab) nor a readable chain spec file"))?;
+            let text = std::fs::read_to_string(name).with_context(|| {
+                format!("{name:?} is neither a preset (dev, lab) nor a readable chain spec file")
+            })?;
             ChainSpec::from_toml(&text)?
         }
     };
     Ok(Network::new(spec)?)
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs a command and returns what it prints.
+fn run(cli: Cli) -> anyhow::Result<String> {
+    let mut out = String::new();
     match cli.command {
-        Some(Command::Chain { command: ChainCommand::Spec { preset } }) => {
+        Some(Command::Chain {
+            command: ChainCommand::Spec { preset },
+        }) => {
             let spec = ChainSpec::preset(&preset)
                 .with_context(|| format!("unknown preset {preset:?}: use dev or lab"))?;
-            print!("{}", spec.to_toml()?);
+            out.push_str(&spec.to_toml()?);
         }
-        Some(Command::Chain { command: ChainCommand::Genesis { network } }) => {
+        Some(Command::Chain {
+            command: ChainCommand::Genesis { network },
+        }) => {
             let net = load_network(&network)?;
             let g = net.genesis();
-            println!("network:      {}", net.spec().name);
-            println!("network id:   {} (the genesis block hash)", net.genesis_hash());
-            println!("merkle root:  {}", g.header.merkle_root);
-            println!("time (ms):    {}", g.header.time_ms);
-            println!("bits:         {}", g.header.bits);
-            println!("allocations:  {}", net.spec().genesis_allocations.len());
+            writeln!(out, "network:      {}", net.spec().name)?;
+            writeln!(
+                out,
+                "network id:   {} (the genesis block hash)",
+                net.genesis_hash()
+            )?;
+            writeln!(out, "merkle root:  {}", g.header.merkle_root)?;
+            writeln!(out, "time (ms):    {}", g.header.time_ms)?;
+            writeln!(out, "bits:         {}", g.header.bits)?;
+            writeln!(
+                out,
+                "allocations:  {}",
+                net.spec().genesis_allocations.len()
+            )?;
         }
         None => {
             let net = Network::dev();
-            println!("ferrochain {}", env!("CARGO_PKG_VERSION"));
-            println!("The node (HTTP API, miner, web UI on http://127.0.0.1:5000) is not built yet.");
-            println!("What works today: the consensus core, and these commands:");
-            println!("  ferrochain chain spec [dev|lab]        print a chain spec to start a private network");
-            println!("  ferrochain chain genesis [dev|lab|FILE] show a network's genesis and id");
-            println!("dev network id: {}", net.genesis_hash());
+            writeln!(out, "ferrochain {}", env!("CARGO_PKG_VERSION"))?;
+            writeln!(
+                out,
+                "The node (HTTP API, miner, web UI on http://127.0.0.1:5000) is not built yet."
+            )?;
+            writeln!(
+                out,
+                "What works today: the consensus core, and these commands:"
+            )?;
+            writeln!(
+                out,
+                "  ferrochain chain spec [dev|lab]        print a chain spec to start a private network"
+            )?;
+            writeln!(
+                out,
+                "  ferrochain chain genesis [dev|lab|FILE] show a network's genesis and id"
+            )?;
+            writeln!(out, "dev network id: {}", net.genesis_hash())?;
         }
     }
-    Ok(())
+    Ok(out)
 }
 
 fn main() -> ExitCode {
     match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(text) => {
+            // A closed pipe (`ferrochain chain spec | head`) is not an error.
+            let _ = std::io::stdout().lock().write_all(text.as_bytes());
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

@@ -187,14 +187,22 @@ impl Encode for Block {
 }
 
 impl Decode for Block {
-    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        if r.remaining() > MAX_BLOCK_BYTES {
+    /// Decodes one whole block, refusing input above [`MAX_BLOCK_BYTES`] before reading it.
+    fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        if bytes.len() > MAX_BLOCK_BYTES {
             return Err(DecodeError::TooLong {
                 what: "block",
-                len: r.remaining() as u64,
+                len: bytes.len() as u64,
                 max: MAX_BLOCK_BYTES as u64,
             });
         }
+        let mut r = Reader::new(bytes);
+        let block = Block::decode_from(&mut r)?;
+        r.finish()?;
+        Ok(block)
+    }
+
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(Block {
             header: Header::decode_from(r)?,
             transactions: r.list("block transactions", MAX_LIST_LEN, MIN_TX_BYTES)?,

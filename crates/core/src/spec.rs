@@ -500,13 +500,17 @@ impl ChainSpec {
     }
 
     /// If a block at `height` retargets, the height of the block whose time starts the measured window
-    /// (the window ends at the parent, `height - 1`).
+    /// (the window ends at the parent, `height - 1`, and spans `interval` block gaps).
+    ///
+    /// Retargets happen at multiples of the interval from `2 × interval` on, so a window never starts at
+    /// genesis: the genesis time is fixed in the spec, long before a private network actually starts, and a
+    /// window measured from it would always see "blocks far too slow" and make mining 4× easier.
     pub fn retarget_window_start(&self, height: Height) -> Option<Height> {
         let (h, n) = (height.0, self.retarget_interval);
-        if n == 0 || h < n || h % n != 0 {
+        if n == 0 || h < n.saturating_mul(2) || h % n != 0 {
             return None;
         }
-        Some(Height(h.saturating_sub(n + 1)))
+        Some(Height(h - n - 1))
     }
 
     /// The compact target a block at `height` must carry. `window_times` gives the timestamps of the
@@ -595,6 +599,12 @@ impl Network {
     /// The genesis hash: the network id.
     pub fn genesis_hash(&self) -> BlockHash {
         self.genesis_hash
+    }
+
+    /// Whether `hash` is this network's genesis. Genesis is not mined and not checked like other blocks:
+    /// it is defined by the spec and recognised by its hash.
+    pub fn is_genesis(&self, hash: &BlockHash) -> bool {
+        *hash == self.genesis_hash
     }
 
     /// Encodes a key hash as an address of this network.
@@ -795,8 +805,14 @@ mod tests {
     fn retarget_windows() {
         let lab = ChainSpec::lab();
         assert_eq!(lab.retarget_window_start(Height(9)), None);
-        assert_eq!(lab.retarget_window_start(Height(10)), Some(Height(0)));
+        assert_eq!(
+            lab.retarget_window_start(Height(10)),
+            None,
+            "never measured from genesis"
+        );
         assert_eq!(lab.retarget_window_start(Height(20)), Some(Height(9)));
+        assert_eq!(lab.retarget_window_start(Height(25)), None);
+        assert_eq!(lab.retarget_window_start(Height(30)), Some(Height(19)));
         assert_eq!(ChainSpec::dev().retarget_window_start(Height(10)), None);
         let bits = lab.initial_bits;
         // Blocks twice as fast as intended: the target halves (difficulty doubles).
