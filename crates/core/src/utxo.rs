@@ -79,6 +79,68 @@ pub struct BlockChanges {
     pub fees: Amount,
 }
 
+fn put_entries(out: &mut Vec<u8>, entries: &[(OutPoint, UtxoEntry)]) {
+    crate::encode::put_len(out, entries.len());
+    for (outpoint, entry) in entries {
+        outpoint.encode_to(out);
+        entry.encode_to(out);
+    }
+}
+
+fn read_entries(
+    r: &mut Reader<'_>,
+    what: &'static str,
+) -> Result<Vec<(OutPoint, UtxoEntry)>, DecodeError> {
+    let len = r.list_len(what, crate::encode::MAX_LIST_LEN, 36 + 28 + 9)?;
+    let mut out = Vec::with_capacity(len);
+    for _ in 0..len {
+        out.push((OutPoint::decode_from(r)?, UtxoEntry::decode_from(r)?));
+    }
+    Ok(out)
+}
+
+/// The stored form of a block's changes (its undo data).
+impl Encode for BlockChanges {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.height.0.to_le_bytes());
+        out.extend_from_slice(self.block_hash.as_bytes());
+        put_entries(out, &self.spent);
+        put_entries(out, &self.created);
+        crate::encode::put_len(out, self.txids.len());
+        for txid in &self.txids {
+            out.extend_from_slice(txid.as_bytes());
+        }
+        out.extend_from_slice(&self.fees.to_units().to_le_bytes());
+    }
+}
+
+impl Decode for BlockChanges {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let height = Height(r.u64("changes height")?);
+        let block_hash = BlockHash::from_byte_array(r.array("changes block hash")?);
+        let spent = read_entries(r, "changes spent")?;
+        let created = read_entries(r, "changes created")?;
+        let n = r.list_len("changes txids", crate::encode::MAX_LIST_LEN, 32)?;
+        let mut txids = Vec::with_capacity(n);
+        for _ in 0..n {
+            txids.push(Txid::from_byte_array(r.array("changes txid")?));
+        }
+        let units = r.u64("changes fees")?;
+        let fees = Amount::from_units(units).map_err(|_| DecodeError::OutOfRange {
+            what: "changes fees",
+            value: units,
+        })?;
+        Ok(BlockChanges {
+            height,
+            block_hash,
+            spent,
+            created,
+            txids,
+            fees,
+        })
+    }
+}
+
 /// An in-memory UTXO set with the active chain's txids — for tests, tools and the reference behaviour
 /// that the stores must match.
 #[derive(Clone, PartialEq, Eq, Debug, Default)]

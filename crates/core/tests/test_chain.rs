@@ -9,7 +9,7 @@ use ferrochain_core::check::{BlockError, TxError};
 use ferrochain_core::crypto::{PubkeyHash, SigningKey};
 use ferrochain_core::spec::{Allocation, median_time_past};
 use ferrochain_core::tx::{OutPoint, Transaction, TxKind, TxOut};
-use ferrochain_core::{Amount, ChainSpec, Height, Network, Target};
+use ferrochain_core::{Amount, ChainSpec, Decode, Encode, Height, Network, Target};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
@@ -479,6 +479,13 @@ fn a_fifty_block_chain_is_valid_and_every_tampering_is_caught_at_its_block() {
 fn undoing_every_block_returns_to_genesis() {
     let actors = Actors::new();
     let (mut chain, _, _) = build_chain(&actors);
+    // The undo data survives its stored form exactly.
+    for changes in chain.changes() {
+        assert_eq!(
+            ferrochain_core::BlockChanges::from_bytes(&changes.to_bytes()).as_ref(),
+            Ok(changes)
+        );
+    }
     let genesis_only = ChainBuilder::new(chain.network().clone());
     while chain.pop().is_some() {}
     assert_eq!(chain.utxos(), genesis_only.utxos());

@@ -4,4 +4,7 @@
 //! data, the UTXO set, transaction and address indexes, and the mempool — persisted behind a narrow store API
 //! with an embedded SQLite backend (default) and PostgreSQL.
 //!
-//! Not written yet: this crate marks the boundary. It depends on `ferrochain-core` only; the node depends on it.
+//! # Layout
+//! - [`store`]: the [`store::Store`] trait and the [`store::ChangeSet`] each atomic write applies.
+
+pub mod store;
