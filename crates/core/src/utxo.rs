@@ -155,6 +155,22 @@ impl MemoryUtxoSet {
         Self::default()
     }
 
+    /// A set holding `utxos`, for a chain whose transactions are `txids` (e.g. loaded from a store).
+    pub fn from_parts(
+        utxos: impl IntoIterator<Item = (OutPoint, UtxoEntry)>,
+        txids: impl IntoIterator<Item = Txid>,
+    ) -> Self {
+        MemoryUtxoSet {
+            utxos: utxos.into_iter().collect(),
+            txids: txids.into_iter().collect(),
+        }
+    }
+
+    /// Number of transactions of the chain.
+    pub fn txid_count(&self) -> usize {
+        self.txids.len()
+    }
+
     /// Applies a block's changes.
     pub fn apply(&mut self, changes: &BlockChanges) {
         for (outpoint, _) in &changes.spent {

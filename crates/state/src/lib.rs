@@ -5,6 +5,17 @@
 //! with an embedded SQLite backend (default) and PostgreSQL.
 //!
 //! # Layout
+//! - [`chain`]: [`State`], the cheap-to-clone handle: submit blocks and transactions, fork choice and reorgs,
+//!   queries (tip, blocks, transactions with confirmations, balances, UTXOs, history, mempool).
+//! - [`mempool`]: the pool of unconfirmed transactions (unconfirmed parents allowed, fee-rate order, bounded).
 //! - [`store`]: the [`store::Store`] trait and the [`store::ChangeSet`] each atomic write applies.
 
+pub mod chain;
+pub mod mempool;
 pub mod store;
+
+pub use chain::{
+    Balance, BlockOutcome, Reorged, State, StateConfig, StateError, Tip, TxInfo, TxStatus,
+};
+pub use mempool::{Mempool, MempoolEntry, MempoolError};
+pub use store::{ChangeSet, Store, StoreError};
