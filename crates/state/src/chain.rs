@@ -90,8 +90,8 @@ pub enum StateError {
     InvalidBlock {
         /// The block.
         hash: BlockHash,
-        /// Why.
-        error: BlockError,
+        /// Why (boxed: block errors carry hashes and targets).
+        error: Box<BlockError>,
     },
     /// The block, or one of its ancestors, was found invalid before.
     #[error("block {0} is known to be invalid (it or an ancestor failed validation)")]
@@ -702,7 +702,7 @@ impl State {
         }
         // Stateless checks (proof of work, Merkle root, signatures) run without holding the lock.
         let checked = check_block(block, &self.network, &mut rand::rng())
-            .map_err(|error| StateError::InvalidBlock { hash, error })?;
+            .map_err(|error| invalid(hash, error))?;
         let mut inner = self.lock();
         let outcome = inner.accept(&self.network, checked)?;
         // Blocks that were waiting for this one can now follow.
@@ -732,6 +732,10 @@ impl State {
         }
         Ok(merged)
     }
+}
+
+fn invalid(hash: BlockHash, error: BlockError) -> StateError {
+    StateError::InvalidBlock { hash, error: Box::new(error) }
 }
 
 /// Reads and decodes a stored block.
@@ -862,12 +866,9 @@ impl Inner {
         }
         let ctx = self
             .header_context(network, &prev)
-            .map_err(|e| StateError::InvalidBlock {
-                hash,
-                error: BlockError::BadBits(e),
-            })?;
+            .map_err(|e| invalid(hash, BlockError::BadBits(e)))?;
         check_header_contextual(block.header(), &ctx, network)
-            .map_err(|error| StateError::InvalidBlock { hash, error })?;
+            .map_err(|error| invalid(hash, error))?;
         let work = block
             .header()
             .bits
@@ -947,17 +948,14 @@ impl Inner {
                         StateError::Inconsistent(format!("no body for block {hash}"))
                     })?;
                     check_block(block, network, &mut rand::rng())
-                        .map_err(|error| StateError::InvalidBlock { hash: *hash, error })?
+                        .map_err(|error| invalid(*hash, error))?
                 }
             };
             let parent = checked.header().prev_hash;
             // The context must see the branch being built, so index lookups are enough (not the active chain).
             let ctx =
                 self.header_context(network, &parent)
-                    .map_err(|e| StateError::InvalidBlock {
-                        hash: *hash,
-                        error: BlockError::BadBits(e),
-                    })?;
+                    .map_err(|e| invalid(*hash, BlockError::BadBits(e)))?;
             match connect_block(&checked, &ctx, network, &working) {
                 Ok(changes) => {
                     working.apply(&changes);
@@ -986,7 +984,7 @@ impl Inner {
                 if let Some(r) = self.index.get_mut(&bad) {
                     r.invalid = true;
                 }
-                return Err(StateError::InvalidBlock { hash: bad, error });
+                return Err(invalid(bad, error));
             }
             return Ok(BlockOutcome::SideChain);
         }
@@ -1062,7 +1060,7 @@ impl Inner {
                 r.invalid = true;
             }
             if bad == candidate {
-                return Err(StateError::InvalidBlock { hash: bad, error });
+                return Err(invalid(bad, error));
             }
         }
         Ok(BlockOutcome::Connected(Reorged {

@@ -224,10 +224,10 @@ impl Mempool {
             if t == *ancestor {
                 return true;
             }
-            if seen.insert(t) {
-                if let Some(e) = self.entries.get(&t) {
-                    stack.extend(e.tx.inputs().iter().map(|i| i.prev_out.txid));
-                }
+            if seen.insert(t)
+                && let Some(e) = self.entries.get(&t)
+            {
+                stack.extend(e.tx.inputs().iter().map(|i| i.prev_out.txid));
             }
         }
         false
@@ -358,10 +358,10 @@ impl Mempool {
                     .get(&i.prev_out.txid)
                     .and_then(|p| p.tx.outputs.get(i.prev_out.vout as usize).copied())
                     .or_else(|| chain.utxo(&i.prev_out).map(|u| u.output));
-                if let Some(o) = prev {
-                    if o.address == *address {
-                        spent += o.amount.to_units();
-                    }
+                if let Some(o) = prev
+                    && o.address == *address
+                {
+                    spent += o.amount.to_units();
                 }
             }
         }
