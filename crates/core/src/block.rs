@@ -21,8 +21,9 @@ pub const BLOCK_VERSION: u32 = 1;
 pub const HEADER_BYTES: usize = 96;
 /// Offset of the nonce in the encoded header.
 pub const NONCE_OFFSET: usize = 88;
-/// Smallest possible encoded transaction (a coinbase with no outputs and no payload).
-pub const MIN_TX_BYTES: usize = 4 + 1 + 8 + 4 + 4;
+/// Smallest possible encoded transaction: a transfer with no inputs, no outputs and no payload (version, tag and
+/// three empty length prefixes). It is invalid, but it decodes, so decoding must not assume anything larger.
+pub const MIN_TX_BYTES: usize = 4 + 1 + 4 + 4 + 4;
 
 /// A block header.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, serde::Serialize, serde::Deserialize)]

@@ -114,32 +114,18 @@ impl Amount {
                 decimals,
             });
         }
-        let scale = 10u128
-            .checked_pow(u32::from(decimals))
-            .ok_or_else(invalid)?;
-        let whole = whole.trim_start_matches('0');
-        if whole.len() > 30 {
-            return Err(AmountError::TooLarge(u128::MAX));
-        }
-        let whole: u128 = if whole.is_empty() {
-            0
-        } else {
-            whole.parse().map_err(|_| invalid())?
-        };
-        let mut frac_units: u128 = if frac.is_empty() {
-            0
-        } else {
-            frac.parse().map_err(|_| invalid())?
-        };
-        for _ in frac.len()..usize::from(decimals) {
-            frac_units *= 10;
-        }
-        let total = whole
-            .checked_mul(scale)
-            .and_then(|w| w.checked_add(frac_units))
-            .ok_or(AmountError::TooLarge(u128::MAX))?;
-        if total > u128::from(Amount::MAX.0) {
-            return Err(AmountError::TooLarge(total));
+        // Digit by digit: the whole part, then the fraction padded to `decimals` digits. Stops as soon as the
+        // value passes the maximum, so any number of decimals works without overflow.
+        let digits = whole.bytes().chain(frac.bytes()).chain(std::iter::repeat_n(
+            b'0',
+            usize::from(decimals) - frac.len(),
+        ));
+        let mut total: u128 = 0;
+        for d in digits {
+            total = total * 10 + u128::from(d - b'0');
+            if total > u128::from(Amount::MAX.0) {
+                return Err(AmountError::TooLarge(total));
+            }
         }
         Ok(Amount(total as u64))
     }

@@ -161,14 +161,9 @@ fn header() -> impl Strategy<Value = Header> {
         )
 }
 
-/// A header and 1..8 transactions.
-///
-/// Transfers here have at least one input: a block of transfers with *no* inputs does not decode (the
-/// decoder assumes every transaction takes at least `MIN_TX_BYTES` = 21 bytes, but an input-less transfer
-/// takes 17), see `block_of_input_less_transfers_round_trips` and
-/// `blocks_with_input_less_transfers_round_trip`, which are ignored until the library is fixed.
+/// A header and 1..8 transactions (transfers may have no inputs: invalid, but they must round-trip).
 fn block() -> impl Strategy<Value = Block> {
-    (header(), prop::collection::vec(transaction_with(1), 1..8)).prop_map(
+    (header(), prop::collection::vec(transaction_with(0), 1..8)).prop_map(
         |(header, transactions)| Block {
             header,
             transactions,
@@ -592,16 +587,11 @@ fn oversized_block_input_is_too_long() {
     );
 }
 
-/// BUG (reported): `MIN_TX_BYTES` (21, "a coinbase with no outputs and no payload") is used as the smallest
-/// transaction when checking a block's transaction count, but a transfer with no inputs, no outputs and no
-/// payload encodes in 17 bytes. So a block of such transfers encodes but does not decode: here a block of
-/// a coinbase (21 bytes) and one empty transfer (17 bytes): 38 bytes left after the count hold at most
-/// 38 / 21 = 1 transaction by that bound, so decoding fails with `TooLong { what: "block transactions",
-/// len: 2, max: 1 }` instead of returning the block. (Such a block is invalid anyway — a transfer needs an
-/// input — so the check rejects no valid block, but it breaks the round trip and reports a structural error
-/// where a stateless one, `TxError::NoInputs`, is due.)
+/// Regression: the decoder once assumed every transaction takes at least 21 bytes (a bare coinbase), but a
+/// transfer with no inputs, no outputs and no payload encodes in 17, so a block of a coinbase and one empty
+/// transfer did not decode (`TooLong`). Such a block is invalid (`TxError::NoInputs`), but decoding is only
+/// structural and must round-trip it.
 #[test]
-#[ignore = "bug: Block decoding assumes MIN_TX_BYTES = 21 but an input-less transfer encodes in 17 bytes"]
 fn block_of_input_less_transfers_round_trips() {
     let empty_transfer = Transaction {
         version: 1,
@@ -625,7 +615,6 @@ proptest! {
 
     /// The general block round trip, including transfers without inputs; ignored with the bug above.
     #[test]
-    #[ignore = "bug: Block decoding assumes MIN_TX_BYTES = 21 but an input-less transfer encodes in 17 bytes"]
     fn blocks_with_input_less_transfers_round_trip(b in block_any_tx()) {
         let bytes = assert_round_trip(&b)?;
         prop_assert_eq!(b.encoded_len(), bytes.len());
@@ -758,7 +747,9 @@ fn chain_builder_follows_retargeting() {
             .leading_zero_bits()
     };
     assert_eq!(zeros(1), 1);
-    assert!(zeros(4) > zeros(3), "{} {}", zeros(3), zeros(4));
+    // No retarget at height 4 (its window would start at genesis): the first is at 2 × 4.
+    assert_eq!(zeros(4), zeros(3));
+    assert!(zeros(8) > zeros(7), "{} {}", zeros(7), zeros(8));
     assert!(zeros(12) > zeros(8), "{} {}", zeros(8), zeros(12));
 }
 
@@ -842,7 +833,6 @@ proptest! {
 /// before the text is even looked at. Chain specs cap decimals at 18, so no network is affected, but the
 /// public API takes any `u8` and its documentation promises `Invalid` only for malformed text.
 #[test]
-#[ignore = "bug: Amount::parse_units refuses every text when decimals >= 39 (10^decimals overflows u128)"]
 fn format_then_parse_units_for_every_u8_decimals() {
     for d in 0..=u8::MAX {
         for units in [0, 1, 12_345, Amount::MAX.to_units()] {

@@ -735,7 +735,10 @@ impl State {
 }
 
 fn invalid(hash: BlockHash, error: BlockError) -> StateError {
-    StateError::InvalidBlock { hash, error: Box::new(error) }
+    StateError::InvalidBlock {
+        hash,
+        error: Box::new(error),
+    }
 }
 
 /// Reads and decodes a stored block.
@@ -953,9 +956,9 @@ impl Inner {
             };
             let parent = checked.header().prev_hash;
             // The context must see the branch being built, so index lookups are enough (not the active chain).
-            let ctx =
-                self.header_context(network, &parent)
-                    .map_err(|e| invalid(*hash, BlockError::BadBits(e)))?;
+            let ctx = self
+                .header_context(network, &parent)
+                .map_err(|e| invalid(*hash, BlockError::BadBits(e)))?;
             match connect_block(&checked, &ctx, network, &working) {
                 Ok(changes) => {
                     working.apply(&changes);
