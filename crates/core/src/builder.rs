@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use crate::block::{BLOCK_VERSION, Block, Header, HeaderHasher};
 use crate::check::{BlockError, HeaderContext, check_block, connect_block};
-use crate::crypto::PubkeyHash;
+use crate::crypto::{PubkeyHash, SigningKey};
 use crate::merkle::merkle_root;
 use crate::pow::{BitsError, CompactTarget};
 use crate::spec::{Network, median_time_past};
@@ -235,6 +235,47 @@ impl ChainBuilder {
         let changes = self.changes.pop()?;
         self.utxos.undo(&changes);
         self.blocks.pop()
+    }
+
+    /// Builds and signs a transfer of `amount` plus `fee` from `from`'s spendable outputs (matured, oldest
+    /// outpoint first, skipping those in `exclude`) to `to`, with change back to `from`. Adds the outpoints
+    /// it spends to `exclude`, so several transfers for one block never conflict. `None` if funds are short.
+    pub fn transfer(
+        &self,
+        from: &SigningKey,
+        to: PubkeyHash,
+        amount: Amount,
+        fee: Amount,
+        payload: Vec<u8>,
+        exclude: &mut Vec<OutPoint>,
+    ) -> Option<Transaction> {
+        let owner = from.public_key().pubkey_hash();
+        let next = self.height().0 + 1;
+        let maturity = self.network.spec().coinbase_maturity;
+        let need = amount.checked_add(fee).ok()?;
+        let mut picked = Vec::new();
+        let mut total = Amount::ZERO;
+        for (op, entry) in self.spendable(&owner) {
+            if total >= need {
+                break;
+            }
+            if exclude.contains(&op) || (entry.is_coinbase && entry.height.0 + maturity > next) {
+                continue;
+            }
+            picked.push(op);
+            total = total.checked_add(entry.output.amount).ok()?;
+        }
+        if total < need {
+            return None;
+        }
+        exclude.extend(&picked);
+        let mut outputs = vec![TxOut { amount, address: to }];
+        let change = total.checked_sub(need).ok()?;
+        if change > Amount::ZERO {
+            outputs.push(TxOut { amount: change, address: owner });
+        }
+        let spends: Vec<_> = picked.iter().map(|op| (*op, from)).collect();
+        Some(Transaction::signed_transfer(&spends, outputs, payload, &self.network.genesis_hash()))
     }
 
     /// The unspent outputs of `owner`, ordered by outpoint.

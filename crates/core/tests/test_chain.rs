@@ -68,40 +68,8 @@ fn pay(
     payload: &[u8],
     used: &mut Vec<OutPoint>,
 ) -> Option<Transaction> {
-    let height = chain.height().0 + 1;
-    let mut picked = Vec::new();
-    let mut total = 0;
-    for (op, entry) in chain.spendable(&addr(from)) {
-        if used.contains(&op) || (entry.is_coinbase && entry.height.0 + MATURITY > height) {
-            continue;
-        }
-        picked.push(op);
-        total += entry.output.amount.to_units();
-        if total >= amount + FEE {
-            break;
-        }
-    }
-    if total < amount + FEE {
-        return None;
-    }
-    used.extend(&picked);
-    let mut outputs = vec![TxOut {
-        amount: Amount::from_units(amount).unwrap(),
-        address: to,
-    }];
-    if total > amount + FEE {
-        outputs.push(TxOut {
-            amount: Amount::from_units(total - amount - FEE).unwrap(),
-            address: addr(from),
-        });
-    }
-    let spends: Vec<_> = picked.iter().map(|op| (*op, from)).collect();
-    Some(Transaction::signed_transfer(
-        &spends,
-        outputs,
-        payload.to_vec(),
-        &chain.network().genesis_hash(),
-    ))
+    let units = |u| Amount::from_units(u).unwrap();
+    chain.transfer(from, to, units(amount), units(FEE), payload.to_vec(), used)
 }
 
 /// Builds the 50-block chain; returns it with counts of what it contains.

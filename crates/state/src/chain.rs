@@ -6,7 +6,7 @@
 //! ties go to the block seen first.
 //!
 //! # Atomicity
-//! Every accepted block, reorg or mempool change is computed in memory first — against a [`WorkingSet`]
+//! Every accepted block, reorg or mempool change is computed in memory first — against a `WorkingSet`
 //! overlay of the UTXO set — and written as **one** [`ChangeSet`] in one store transaction. Only after the commit
 //! succeeds is the in-memory state updated, so memory and disk never disagree and a crash leaves the store at
 //! the previous or the next state.
@@ -898,6 +898,7 @@ impl Inner {
                 Ok(outcome)
             }
             Err(e) => {
+                // Not stored: forget it (a resubmission is checked again and refused again).
                 self.index.remove(&hash);
                 Err(e)
             }
@@ -971,12 +972,18 @@ impl Inner {
                 }
             }
         }
-        // On a failure, mark the block invalid; switch only if the valid prefix still has more work.
+        // On a failure the candidate (the failing block or a descendant of it) leaves no trace in the store;
+        // a failing block stored earlier (on a side chain) is marked invalid there. The active chain switches
+        // only if the valid prefix of the branch still has more work.
         if let Some((bad, _)) = &failure {
-            let mut rec = self.index[bad];
-            rec.invalid = true;
-            cs.headers.retain(|h| h.hash != *bad);
-            cs.headers.push(rec);
+            cs.headers.retain(|h| h.hash != candidate);
+            cs.bodies.retain(|(h, _)| *h != candidate);
+            if *bad != candidate {
+                let mut rec = self.index[bad];
+                rec.invalid = true;
+                cs.headers.retain(|h| h.hash != *bad);
+                cs.headers.push(rec);
+            }
         }
         let new_tip = connects.last().map(|(b, _)| b.hash());
         let switch = new_tip.is_some_and(|t| self.index[&t].chain_work > tip.chain_work);
@@ -1062,9 +1069,9 @@ impl Inner {
             if let Some(r) = self.index.get_mut(&bad) {
                 r.invalid = true;
             }
-            if bad == candidate {
-                return Err(invalid(bad, error));
-            }
+            // The candidate itself is invalid (or descends from the invalid block) even though a valid prefix
+            // of its branch became active.
+            return Err(invalid(bad, error));
         }
         Ok(BlockOutcome::Connected(Reorged {
             disconnected,
