@@ -8,10 +8,12 @@
 //! - [`chain`]: [`State`], the cheap-to-clone handle: submit blocks and transactions, fork choice and reorgs,
 //!   queries (tip, blocks, transactions with confirmations, balances, UTXOs, history, mempool).
 //! - [`mempool`]: the pool of unconfirmed transactions (unconfirmed parents allowed, fee-rate order, bounded).
+//! - [`ops`]: whole-chain operations: `verify` from genesis, `export` and `import` of a portable block file.
 //! - [`store`]: the [`store::Store`] trait and the [`store::ChangeSet`] each atomic write applies.
 
 pub mod chain;
 pub mod mempool;
+pub mod ops;
 pub mod store;
 
 pub use chain::{

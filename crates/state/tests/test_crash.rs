@@ -1,0 +1,175 @@
+//! Crash safety: a child process connecting blocks — including a reorg there and back — is killed with
+//! SIGKILL at random moments, at least 50 times per backend. After each kill the store must open, `verify`
+//! must pass (the UTXO set equals a replay of the stored chain), and the tip must be one that the chain
+//! actually had after some whole submission — never a mixture of two states.
+//!
+//! The child is this test binary itself, re-run on the ignored test `crash_child` with the backend in the
+//! environment.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::collections::HashSet;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use ferrochain_core::builder::ChainBuilder;
+use ferrochain_core::spec::Allocation;
+use ferrochain_core::{Amount, Block, BlockHash, ChainSpec, Network, PubkeyHash, SigningKey, Target};
+use ferrochain_state::ops::verify;
+use ferrochain_state::postgres::PostgresStore;
+use ferrochain_state::sqlite::SqliteStore;
+use ferrochain_state::{State, StateConfig, Store};
+use rand::{RngExt, SeedableRng};
+
+const CHILD_VAR: &str = "FERROCHAIN_CRASH_CHILD";
+const KILLS: usize = 50;
+const NOW: u64 = 4_000_000_000_000;
+
+fn key(b: u8) -> SigningKey {
+    SigningKey::from_secret_bytes([b; 32])
+}
+
+fn addr(k: &SigningKey) -> PubkeyHash {
+    k.public_key().pubkey_hash()
+}
+
+fn network() -> Network {
+    let mut spec = ChainSpec::dev();
+    spec.name = "crash-tests".into();
+    spec.initial_bits = Target::from_leading_zero_bits(6).to_compact();
+    for k in 1..=3u8 {
+        for _ in 0..4 {
+            spec.genesis_allocations.push(Allocation { address: addr(&key(k)), amount: Amount::from_units(1_000_000).unwrap() });
+        }
+    }
+    Network::new(spec).unwrap()
+}
+
+fn extend(chain: &mut ChainBuilder, n: usize, miner: u8, step_ms: u64, out: &mut Vec<Block>) {
+    for i in 0..n {
+        let mut used = Vec::new();
+        let mut txs = Vec::new();
+        for (from, to) in [(1u8, 2u8), (2, 3), (3, 1)] {
+            let amount = Amount::from_units(1000 + i as u64).unwrap();
+            if let Some(tx) = chain.transfer(&key(from), addr(&key(to)), amount, Amount::from_units(10).unwrap(), Vec::new(), &mut used) {
+                txs.push(tx);
+            }
+        }
+        let t = chain.tip().header.time_ms + step_ms;
+        chain.mine_block(txs, addr(&key(miner)), t, &mut rand::rng()).unwrap();
+        out.push(chain.tip().clone());
+    }
+}
+
+/// The blocks the child submits, in order: a main chain of 40, a branch from height 30 that overtakes it
+/// (reorg of depth 10), then the main chain again until it wins back (reorg of depth 12).
+fn script() -> Vec<Block> {
+    let mut blocks = Vec::new();
+    let mut main = ChainBuilder::new(network());
+    extend(&mut main, 30, 4, 10_000, &mut blocks);
+    let mut branch = main.clone();
+    extend(&mut main, 10, 4, 10_000, &mut blocks);
+    extend(&mut branch, 12, 5, 9_000, &mut blocks);
+    extend(&mut main, 5, 4, 10_000, &mut blocks);
+    blocks
+}
+
+fn config() -> StateConfig {
+    StateConfig { clock: std::sync::Arc::new(|| NOW), ..StateConfig::default() }
+}
+
+/// The store named by the child's environment value `sqlite:PATH` or `postgres:SCHEMA:URL`.
+fn open_store(spec: &str) -> Box<dyn Store> {
+    if let Some(path) = spec.strip_prefix("sqlite:") {
+        Box::new(SqliteStore::open_path(std::path::Path::new(path)).unwrap())
+    } else if let Some(rest) = spec.strip_prefix("postgres:") {
+        let (schema, url) = rest.split_once(':').unwrap();
+        Box::new(PostgresStore::connect_with_schema(url, Some(schema)).unwrap())
+    } else {
+        panic!("unknown backend {spec}")
+    }
+}
+
+/// The child: submits the whole script (known blocks are skipped quickly) until killed.
+#[test]
+#[ignore = "run as a child process by the crash tests"]
+fn crash_child() {
+    let Ok(spec) = std::env::var(CHILD_VAR) else { return };
+    let blocks = script();
+    let state = State::open(network(), open_store(&spec), config()).unwrap();
+    for b in blocks {
+        state.submit_block(b).unwrap();
+    }
+}
+
+fn crash_and_check(store_spec: &str, fresh: &dyn Fn(), reopen: &dyn Fn() -> Box<dyn Store>) {
+    // The tips the chain passes through, computed once in this process.
+    let blocks = script();
+    let reference_dir = tempfile::tempdir().unwrap();
+    let reference = State::open(network(), Box::new(SqliteStore::open_path(&reference_dir.path().join("r.sqlite")).unwrap()), config()).unwrap();
+    let mut tips: HashSet<BlockHash> = HashSet::from([reference.tip().hash]);
+    for b in &blocks {
+        reference.submit_block(b.clone()).unwrap();
+        tips.insert(reference.tip().hash);
+    }
+    let final_tip = reference.tip().hash;
+    let exe = std::env::current_exe().unwrap();
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+    let (mut kills, mut completions, mut runs) = (0, 0, 0);
+    while kills < KILLS {
+        runs += 1;
+        assert!(runs < KILLS * 10, "the child keeps finishing before it can be killed");
+        let mut child = Command::new(&exe)
+            .args(["--ignored", "--exact", "crash_child", "--nocapture", "--test-threads=1"])
+            .env(CHILD_VAR, store_spec)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(rng.random_range(20..400)));
+        let finished = child.try_wait().unwrap().is_some();
+        if !finished {
+            child.kill().unwrap(); // SIGKILL on Unix
+            kills += 1;
+        }
+        let status = child.wait().unwrap();
+        if finished {
+            assert!(status.success(), "the child failed on its own: {status}");
+        }
+        // After every stop: the store opens, verifies, and sits at a tip the chain really had.
+        let state = State::open(network(), reopen(), config()).unwrap();
+        let report = verify(&state, NOW, &mut |_, _| {}).unwrap();
+        assert!(tips.contains(&report.tip), "tip {} is not a state the chain passed through", report.tip);
+        if report.tip == final_tip {
+            completions += 1;
+            drop(state);
+            fresh();
+        }
+    }
+    eprintln!("{store_spec}: {kills} kills, {completions} complete runs, {runs} runs");
+}
+
+#[test]
+fn sigkill_during_connects_and_reorgs_never_leaves_a_mixed_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("chain.sqlite");
+    let spec = format!("sqlite:{}", path.display());
+    let fresh = || {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    };
+    crash_and_check(&spec, &fresh, &|| Box::new(SqliteStore::open_path(&path).unwrap()));
+
+    match std::env::var(support::POSTGRES_URL_VAR) {
+        Ok(url) if !url.is_empty() => {
+            let backend = support::Backend::postgres(&url);
+            let schema = backend.schema().unwrap().to_string();
+            let spec = format!("postgres:{schema}:{url}");
+            let fresh = || backend.wipe();
+            crash_and_check(&spec, &fresh, &|| backend.store());
+        }
+        _ => eprintln!("PostgreSQL half skipped: {} is not set", support::POSTGRES_URL_VAR),
+    }
+}
