@@ -269,13 +269,24 @@ impl ChainBuilder {
             return None;
         }
         exclude.extend(&picked);
-        let mut outputs = vec![TxOut { amount, address: to }];
+        let mut outputs = vec![TxOut {
+            amount,
+            address: to,
+        }];
         let change = total.checked_sub(need).ok()?;
         if change > Amount::ZERO {
-            outputs.push(TxOut { amount: change, address: owner });
+            outputs.push(TxOut {
+                amount: change,
+                address: owner,
+            });
         }
         let spends: Vec<_> = picked.iter().map(|op| (*op, from)).collect();
-        Some(Transaction::signed_transfer(&spends, outputs, payload, &self.network.genesis_hash()))
+        Some(Transaction::signed_transfer(
+            &spends,
+            outputs,
+            payload,
+            &self.network.genesis_hash(),
+        ))
     }
 
     /// The unspent outputs of `owner`, ordered by outpoint.

@@ -680,14 +680,15 @@ pub fn connect_block(
     })
 }
 
-/// A view over another view with a block's changes applied on top (without modifying the base): lets a
-/// caller check a chain of blocks in memory, as the end-to-end tests and `chain verify` do.
+/// A view over another view with blocks' changes applied or undone on top, without modifying the base: lets a
+/// caller check a reorg — disconnect some blocks, connect others — in memory before committing anything.
 #[derive(Debug)]
 pub struct OverlayView<'a, V> {
     base: &'a V,
-    removed: HashSet<OutPoint>,
     added: HashMap<OutPoint, UtxoEntry>,
-    txids: HashSet<Txid>,
+    removed: HashSet<OutPoint>,
+    txids_added: HashSet<Txid>,
+    txids_removed: HashSet<Txid>,
 }
 
 impl<'a, V: UtxoView> OverlayView<'a, V> {
@@ -695,23 +696,42 @@ impl<'a, V: UtxoView> OverlayView<'a, V> {
     pub fn new(base: &'a V) -> Self {
         OverlayView {
             base,
-            removed: HashSet::new(),
             added: HashMap::new(),
-            txids: HashSet::new(),
+            removed: HashSet::new(),
+            txids_added: HashSet::new(),
+            txids_removed: HashSet::new(),
         }
     }
 
-    /// Applies changes on top.
+    /// Applies a block's changes on top (connect).
     pub fn apply(&mut self, changes: &BlockChanges) {
-        for (op, _) in &changes.spent {
-            if self.added.remove(op).is_none() {
-                self.removed.insert(*op);
+        self.change(&changes.spent, &changes.created);
+        for t in &changes.txids {
+            if !self.txids_removed.remove(t) {
+                self.txids_added.insert(*t);
             }
         }
-        for (op, e) in &changes.created {
+    }
+
+    /// Reverts a block's changes on top (disconnect): its created outputs go, its spent outputs return.
+    pub fn undo(&mut self, changes: &BlockChanges) {
+        self.change(&changes.created, &changes.spent);
+        for t in &changes.txids {
+            if !self.txids_added.remove(t) {
+                self.txids_removed.insert(*t);
+            }
+        }
+    }
+
+    fn change(&mut self, gone: &[(OutPoint, UtxoEntry)], new: &[(OutPoint, UtxoEntry)]) {
+        for (op, _) in gone {
+            self.added.remove(op);
+            self.removed.insert(*op);
+        }
+        for (op, e) in new {
+            self.removed.remove(op);
             self.added.insert(*op, *e);
         }
-        self.txids.extend(changes.txids.iter().copied());
     }
 }
 
@@ -726,6 +746,7 @@ impl<V: UtxoView> UtxoView for OverlayView<'_, V> {
         self.base.utxo(outpoint)
     }
     fn contains_txid(&self, txid: &Txid) -> bool {
-        self.txids.contains(txid) || self.base.contains_txid(txid)
+        self.txids_added.contains(txid)
+            || (!self.txids_removed.contains(txid) && self.base.contains_txid(txid))
     }
 }

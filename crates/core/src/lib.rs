@@ -24,6 +24,24 @@
 //! ([`check::connect_block`] → [`BlockChanges`]). The full rules, with the function enforcing each, are in
 //! `docs/protocol.md`.
 
+/// Implements serde for a type through its `Display` / `FromStr` text form (hashes, keys, targets, work).
+macro_rules! serde_via_string {
+    ($name:ident) => {
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
 pub mod block;
 pub mod builder;
 pub mod check;

@@ -20,11 +20,13 @@ const BIG_BLOCKS: usize = 8;
 const LONG_CHAIN: usize = 10_000;
 
 fn keys() -> Vec<SigningKey> {
-    (0..TRANSFERS).map(|i| {
-        let mut secret = [7u8; 32];
-        secret[..8].copy_from_slice(&(i as u64).to_le_bytes());
-        SigningKey::from_secret_bytes(secret)
-    }).collect()
+    (0..TRANSFERS)
+        .map(|i| {
+            let mut secret = [7u8; 32];
+            secret[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            SigningKey::from_secret_bytes(secret)
+        })
+        .collect()
 }
 
 fn network(keys: &[SigningKey]) -> Network {
@@ -34,7 +36,10 @@ fn network(keys: &[SigningKey]) -> Network {
     spec.pow_limit = Target::from_leading_zero_bits(1);
     spec.genesis_allocations = keys
         .iter()
-        .map(|k| Allocation { address: k.public_key().pubkey_hash(), amount: Amount::from_units(1_000_000).expect("small") })
+        .map(|k| Allocation {
+            address: k.public_key().pubkey_hash(),
+            amount: Amount::from_units(1_000_000).expect("small"),
+        })
         .collect();
     Network::new(spec).expect("valid bench spec")
 }
@@ -53,12 +58,17 @@ fn big_blocks(net: &Network, keys: &[SigningKey]) -> Vec<Block> {
                     .into_iter()
                     .find(|(_, e)| !e.is_coinbase)
                     .expect("every key has an output");
-                let out = TxOut { amount: entry.output.amount, address: owner };
+                let out = TxOut {
+                    amount: entry.output.amount,
+                    address: owner,
+                };
                 Transaction::signed_transfer(&[(op, k)], vec![out], Vec::new(), &net.genesis_hash())
             })
             .collect();
         let t = chain.tip().header.time_ms + 10_000;
-        chain.mine_block(txs, miner, t, &mut rand::rng()).expect("valid block");
+        chain
+            .mine_block(txs, miner, t, &mut rand::rng())
+            .expect("valid block");
     }
     chain.blocks()[1..].to_vec()
 }
@@ -71,12 +81,21 @@ fn long_chain(net: &Network, keys: &[SigningKey]) -> Vec<Block> {
         let mut txs = Vec::new();
         if i % 10 == 0 {
             let mut used = Vec::new();
-            if let Some(tx) = chain.transfer(&keys[2], miner, Amount::from_units(1).expect("small"), Amount::ZERO, Vec::new(), &mut used) {
+            if let Some(tx) = chain.transfer(
+                &keys[2],
+                miner,
+                Amount::from_units(1).expect("small"),
+                Amount::ZERO,
+                Vec::new(),
+                &mut used,
+            ) {
                 txs.push(tx);
             }
         }
         let t = chain.tip().header.time_ms + 10_000;
-        chain.mine_block(txs, miner, t, &mut rand::rng()).expect("valid block");
+        chain
+            .mine_block(txs, miner, t, &mut rand::rng())
+            .expect("valid block");
     }
     chain.blocks()[1..].to_vec()
 }
@@ -96,7 +115,10 @@ fn backends() -> Vec<Backend> {
         name: "sqlite",
         open: Box::new(move || {
             let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            Box::new(SqliteStore::open_path(&path.join(format!("bench-{n}.sqlite"))).expect("sqlite opens"))
+            Box::new(
+                SqliteStore::open_path(&path.join(format!("bench-{n}.sqlite")))
+                    .expect("sqlite opens"),
+            )
         }),
         _dir: Some(dir),
     });
@@ -108,7 +130,10 @@ fn backends() -> Vec<Backend> {
                 open: Box::new(move || {
                     let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let schema = format!("bench_{}_{n}", std::process::id());
-                    Box::new(PostgresStore::connect_with_schema(&url, Some(&schema)).expect("postgres connects"))
+                    Box::new(
+                        PostgresStore::connect_with_schema(&url, Some(&schema))
+                            .expect("postgres connects"),
+                    )
                 }),
                 _dir: None,
             });
@@ -119,13 +144,18 @@ fn backends() -> Vec<Backend> {
 }
 
 fn config() -> StateConfig {
-    StateConfig { clock: std::sync::Arc::new(|| u64::MAX / 4), ..StateConfig::default() }
+    StateConfig {
+        clock: std::sync::Arc::new(|| u64::MAX / 4),
+        ..StateConfig::default()
+    }
 }
 
 fn submit_all(state: &State, blocks: &[Block]) -> Duration {
     let start = Instant::now();
     for b in blocks {
-        state.submit_block(b.clone()).expect("bench blocks are valid");
+        state
+            .submit_block(b.clone())
+            .expect("bench blocks are valid");
     }
     start.elapsed()
 }
@@ -133,25 +163,36 @@ fn submit_all(state: &State, blocks: &[Block]) -> Duration {
 fn main() {
     let keys = keys();
     let net = network(&keys);
-    println!("building {BIG_BLOCKS} blocks of {TRANSFERS} transfers and a {LONG_CHAIN}-block chain...");
+    println!(
+        "building {BIG_BLOCKS} blocks of {TRANSFERS} transfers and a {LONG_CHAIN}-block chain..."
+    );
     let big = big_blocks(&net, &keys);
     let long = long_chain(&net, &keys);
-    let mut criterion = Criterion::default().configure_from_args().sample_size(10).measurement_time(Duration::from_secs(20));
+    let mut criterion = Criterion::default()
+        .configure_from_args()
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
     let mut summary = Vec::new();
     for backend in backends() {
         let name = backend.name;
         let mut group = criterion.benchmark_group(format!("state/{name}"));
-        group.throughput(criterion::Throughput::Elements((BIG_BLOCKS * TRANSFERS) as u64));
-        group.bench_function(format!("connect {BIG_BLOCKS} blocks of {TRANSFERS} transfers"), |b| {
-            b.iter_custom(|iters| {
-                (0..iters)
-                    .map(|_| {
-                        let state = State::open(net.clone(), (backend.open)(), config()).expect("opens");
-                        submit_all(&state, &big)
-                    })
-                    .sum()
-            })
-        });
+        group.throughput(criterion::Throughput::Elements(
+            (BIG_BLOCKS * TRANSFERS) as u64,
+        ));
+        group.bench_function(
+            format!("connect {BIG_BLOCKS} blocks of {TRANSFERS} transfers"),
+            |b| {
+                b.iter_custom(|iters| {
+                    (0..iters)
+                        .map(|_| {
+                            let state = State::open(net.clone(), (backend.open)(), config())
+                                .expect("opens");
+                            submit_all(&state, &big)
+                        })
+                        .sum()
+                })
+            },
+        );
         group.finish();
         // One timed run of each for the printed summary.
         let state = State::open(net.clone(), (backend.open)(), config()).expect("opens");
@@ -169,7 +210,8 @@ fn main() {
         ferrochain_state::ops::export(&source, &mut file).expect("exports");
         let target = State::open(net.clone(), (backend.open)(), config()).expect("opens");
         let start = Instant::now();
-        let report = ferrochain_state::ops::import(&target, &mut file.as_slice(), &mut |_, _| {}).expect("imports");
+        let report = ferrochain_state::ops::import(&target, &mut file.as_slice(), &mut |_, _| {})
+            .expect("imports");
         let t = start.elapsed().as_secs_f64();
         summary.push(format!(
             "{name}: import of a {LONG_CHAIN}-block chain ({} KiB file): {t:.1} s = {:.0} blocks/s",

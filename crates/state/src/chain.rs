@@ -6,8 +6,8 @@
 //! ties go to the block seen first.
 //!
 //! # Atomicity
-//! Every accepted block, reorg or mempool change is computed in memory first — against a `WorkingSet`
-//! overlay of the UTXO set — and written as **one** [`ChangeSet`] in one store transaction. Only after the commit
+//! Every accepted block, reorg or mempool change is computed in memory first — against an `OverlayView`
+//! of the UTXO set — and written as **one** [`ChangeSet`] in one store transaction. Only after the commit
 //! succeeds is the in-memory state updated, so memory and disk never disagree and a crash leaves the store at
 //! the previous or the next state.
 //!
@@ -21,14 +21,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use ferrochain_core::block::Block;
 use ferrochain_core::check::{
-    BlockError, CheckedBlock, HeaderContext, check_block, check_header_contextual, connect_block,
+    BlockError, CheckedBlock, HeaderContext, OverlayView, check_block, check_header_contextual,
+    connect_block,
 };
 use ferrochain_core::encode::{Decode, Encode};
 use ferrochain_core::merkle::{MerkleProof, merkle_proof};
 use ferrochain_core::pow::{BitsError, Work};
 use ferrochain_core::spec::median_time_past;
 use ferrochain_core::tx::{OutPoint, Transaction};
-use ferrochain_core::utxo::{BlockChanges, MemoryUtxoSet, UtxoEntry, UtxoView};
+use ferrochain_core::utxo::{BlockChanges, MemoryUtxoSet, UtxoEntry};
 use ferrochain_core::{Amount, BlockHash, Header, Height, Network, PubkeyHash, Txid};
 
 use crate::mempool::{Mempool, MempoolEntry, MempoolError};
@@ -207,75 +208,6 @@ struct Inner {
     orphans: HashMap<BlockHash, CheckedBlock>,
     orphan_order: VecDeque<BlockHash>,
     next_seq: u64,
-}
-
-/// The UTXO set with pending changes on top, supporting both connect and disconnect.
-struct WorkingSet<'a> {
-    base: &'a MemoryUtxoSet,
-    added: HashMap<OutPoint, UtxoEntry>,
-    removed: HashSet<OutPoint>,
-    txids_added: HashSet<Txid>,
-    txids_removed: HashSet<Txid>,
-}
-
-impl<'a> WorkingSet<'a> {
-    fn new(base: &'a MemoryUtxoSet) -> Self {
-        WorkingSet {
-            base,
-            added: HashMap::new(),
-            removed: HashSet::new(),
-            txids_added: HashSet::new(),
-            txids_removed: HashSet::new(),
-        }
-    }
-
-    fn apply(&mut self, c: &BlockChanges) {
-        for (op, _) in &c.spent {
-            self.added.remove(op);
-            self.removed.insert(*op);
-        }
-        for (op, e) in &c.created {
-            self.removed.remove(op);
-            self.added.insert(*op, *e);
-        }
-        for t in &c.txids {
-            if !self.txids_removed.remove(t) {
-                self.txids_added.insert(*t);
-            }
-        }
-    }
-
-    fn undo(&mut self, c: &BlockChanges) {
-        for (op, _) in &c.created {
-            self.added.remove(op);
-            self.removed.insert(*op);
-        }
-        for (op, e) in &c.spent {
-            self.removed.remove(op);
-            self.added.insert(*op, *e);
-        }
-        for t in &c.txids {
-            if !self.txids_added.remove(t) {
-                self.txids_removed.insert(*t);
-            }
-        }
-    }
-}
-
-impl UtxoView for WorkingSet<'_> {
-    fn utxo(&self, outpoint: &OutPoint) -> Option<UtxoEntry> {
-        if let Some(e) = self.added.get(outpoint) {
-            return Some(*e);
-        }
-        if self.removed.contains(outpoint) {
-            return None;
-        }
-        self.base.utxo(outpoint)
-    }
-    fn contains_txid(&self, txid: &Txid) -> bool {
-        self.txids_added.contains(txid)
-            || (!self.txids_removed.contains(txid) && self.base.contains_txid(txid))
-    }
 }
 
 /// The transaction-index and address-history rows of a connected block.
@@ -930,7 +862,7 @@ impl Inner {
         path.reverse();
         let fork_height = self.index[&fork].header.height.0;
 
-        let mut working = WorkingSet::new(&self.utxos);
+        let mut working = OverlayView::new(&self.utxos);
         let mut disconnected = Vec::new();
         let mut disconnected_changes = Vec::new();
         for h in ((fork_height + 1)..=tip.height.0).rev() {

@@ -56,7 +56,9 @@ pub enum VerifyError {
         error: Box<BlockError>,
     },
     /// Replaying the blocks gives another UTXO set than the one stored.
-    #[error("the stored UTXO set differs from a replay of the stored blocks ({stored} stored, {replayed} replayed outputs)")]
+    #[error(
+        "the stored UTXO set differs from a replay of the stored blocks ({stored} stored, {replayed} replayed outputs)"
+    )]
     UtxoMismatch {
         /// Outputs in the stored set.
         stored: usize,
@@ -71,26 +73,43 @@ pub enum VerifyError {
 ///
 /// # Errors
 /// The first [`VerifyError`] found.
-pub fn verify(state: &State, now_ms: u64, progress: &mut dyn FnMut(u64, u64)) -> Result<VerifyReport, VerifyError> {
+pub fn verify(
+    state: &State,
+    now_ms: u64,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<VerifyReport, VerifyError> {
     let tip = state.tip();
     let mut replay = ChainBuilder::new(state.network().clone());
     let mut transactions = 0u64;
     let mut rng = rand::rng();
     for h in 1..=tip.height.0 {
         let height = Height(h);
-        let block = state.block_at(height)?.ok_or(VerifyError::Missing(height))?;
+        let block = state
+            .block_at(height)?
+            .ok_or(VerifyError::Missing(height))?;
         let hash = block.hash();
         transactions += block.transactions.len() as u64;
         replay
             .push(block, now_ms, &mut rng)
-            .map_err(|error| VerifyError::Invalid { height, hash, error: Box::new(error) })?;
+            .map_err(|error| VerifyError::Invalid {
+                height,
+                hash,
+                error: Box::new(error),
+            })?;
         progress(h, tip.height.0);
     }
     let stored = state.utxo_set();
     if stored != *replay.utxos() {
-        return Err(VerifyError::UtxoMismatch { stored: stored.len(), replayed: replay.utxos().len() });
+        return Err(VerifyError::UtxoMismatch {
+            stored: stored.len(),
+            replayed: replay.utxos().len(),
+        });
     }
-    Ok(VerifyReport { blocks: tip.height.0, transactions, tip: tip.hash })
+    Ok(VerifyReport {
+        blocks: tip.height.0,
+        transactions,
+        tip: tip.hash,
+    })
 }
 
 /// Why an export or import failed.
@@ -169,7 +188,9 @@ pub fn import(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<ImportReport, TransferError> {
     let mut magic = [0u8; 8];
-    input.read_exact(&mut magic).map_err(|_| TransferError::NotAnExport)?;
+    input
+        .read_exact(&mut magic)
+        .map_err(|_| TransferError::NotAnExport)?;
     if &magic != EXPORT_MAGIC {
         return Err(TransferError::NotAnExport);
     }
@@ -189,17 +210,24 @@ pub fn import(
     let mut count = [0u8; 8];
     input.read_exact(&mut count)?;
     let count = u64::from_le_bytes(count);
-    let mut report = ImportReport { blocks: count, added: 0 };
+    let mut report = ImportReport {
+        blocks: count,
+        added: 0,
+    };
     let mut buf = Vec::new();
     for index in 0..count {
         let bad = |reason: String| TransferError::BadBlock { index, reason };
-        input.read_exact(&mut word).map_err(|e| bad(format!("file ends early: {e}")))?;
+        input
+            .read_exact(&mut word)
+            .map_err(|e| bad(format!("file ends early: {e}")))?;
         let len = u32::from_le_bytes(word) as usize;
         if len > MAX_BLOCK_BYTES {
             return Err(bad(format!("length {len} is larger than any block may be")));
         }
         buf.resize(len, 0);
-        input.read_exact(&mut buf).map_err(|e| bad(format!("file ends early: {e}")))?;
+        input
+            .read_exact(&mut buf)
+            .map_err(|e| bad(format!("file ends early: {e}")))?;
         let block = Block::from_bytes(&buf).map_err(|e| bad(e.to_string()))?;
         if index == 0 {
             if block.hash() != expected {
@@ -208,7 +236,9 @@ pub fn import(
         } else {
             match state.submit_block(block) {
                 Ok(BlockOutcome::AlreadyKnown) => {}
-                Ok(BlockOutcome::Orphan { .. }) => return Err(bad("its parent is not in the file before it".into())),
+                Ok(BlockOutcome::Orphan { .. }) => {
+                    return Err(bad("its parent is not in the file before it".into()));
+                }
                 Ok(_) => report.added += 1,
                 Err(e) => return Err(bad(e.to_string())),
             }

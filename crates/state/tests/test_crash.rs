@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use ferrochain_core::builder::ChainBuilder;
 use ferrochain_core::spec::Allocation;
-use ferrochain_core::{Amount, Block, BlockHash, ChainSpec, Network, PubkeyHash, SigningKey, Target};
+use ferrochain_core::{
+    Amount, Block, BlockHash, ChainSpec, Network, PubkeyHash, SigningKey, Target,
+};
 use ferrochain_state::ops::verify;
 use ferrochain_state::postgres::PostgresStore;
 use ferrochain_state::sqlite::SqliteStore;
@@ -40,7 +42,10 @@ fn network() -> Network {
     spec.initial_bits = Target::from_leading_zero_bits(6).to_compact();
     for k in 1..=3u8 {
         for _ in 0..4 {
-            spec.genesis_allocations.push(Allocation { address: addr(&key(k)), amount: Amount::from_units(1_000_000).unwrap() });
+            spec.genesis_allocations.push(Allocation {
+                address: addr(&key(k)),
+                amount: Amount::from_units(1_000_000).unwrap(),
+            });
         }
     }
     Network::new(spec).unwrap()
@@ -52,12 +57,21 @@ fn extend(chain: &mut ChainBuilder, n: usize, miner: u8, step_ms: u64, out: &mut
         let mut txs = Vec::new();
         for (from, to) in [(1u8, 2u8), (2, 3), (3, 1)] {
             let amount = Amount::from_units(1000 + i as u64).unwrap();
-            if let Some(tx) = chain.transfer(&key(from), addr(&key(to)), amount, Amount::from_units(10).unwrap(), Vec::new(), &mut used) {
+            if let Some(tx) = chain.transfer(
+                &key(from),
+                addr(&key(to)),
+                amount,
+                Amount::from_units(10).unwrap(),
+                Vec::new(),
+                &mut used,
+            ) {
                 txs.push(tx);
             }
         }
         let t = chain.tip().header.time_ms + step_ms;
-        chain.mine_block(txs, addr(&key(miner)), t, &mut rand::rng()).unwrap();
+        chain
+            .mine_block(txs, addr(&key(miner)), t, &mut rand::rng())
+            .unwrap();
         out.push(chain.tip().clone());
     }
 }
@@ -76,7 +90,10 @@ fn script() -> Vec<Block> {
 }
 
 fn config() -> StateConfig {
-    StateConfig { clock: std::sync::Arc::new(|| NOW), ..StateConfig::default() }
+    StateConfig {
+        clock: std::sync::Arc::new(|| NOW),
+        ..StateConfig::default()
+    }
 }
 
 /// The store named by the child's environment value `sqlite:PATH` or `postgres:SCHEMA:URL`.
@@ -95,7 +112,9 @@ fn open_store(spec: &str) -> Box<dyn Store> {
 #[test]
 #[ignore = "run as a child process by the crash tests"]
 fn crash_child() {
-    let Ok(spec) = std::env::var(CHILD_VAR) else { return };
+    let Ok(spec) = std::env::var(CHILD_VAR) else {
+        return;
+    };
     let blocks = script();
     let state = State::open(network(), open_store(&spec), config()).unwrap();
     for b in blocks {
@@ -107,7 +126,12 @@ fn crash_and_check(store_spec: &str, fresh: &dyn Fn(), reopen: &dyn Fn() -> Box<
     // The tips the chain passes through, computed once in this process.
     let blocks = script();
     let reference_dir = tempfile::tempdir().unwrap();
-    let reference = State::open(network(), Box::new(SqliteStore::open_path(&reference_dir.path().join("r.sqlite")).unwrap()), config()).unwrap();
+    let reference = State::open(
+        network(),
+        Box::new(SqliteStore::open_path(&reference_dir.path().join("r.sqlite")).unwrap()),
+        config(),
+    )
+    .unwrap();
     let mut tips: HashSet<BlockHash> = HashSet::from([reference.tip().hash]);
     for b in &blocks {
         reference.submit_block(b.clone()).unwrap();
@@ -119,9 +143,18 @@ fn crash_and_check(store_spec: &str, fresh: &dyn Fn(), reopen: &dyn Fn() -> Box<
     let (mut kills, mut completions, mut runs) = (0, 0, 0);
     while kills < KILLS {
         runs += 1;
-        assert!(runs < KILLS * 10, "the child keeps finishing before it can be killed");
+        assert!(
+            runs < KILLS * 10,
+            "the child keeps finishing before it can be killed"
+        );
         let mut child = Command::new(&exe)
-            .args(["--ignored", "--exact", "crash_child", "--nocapture", "--test-threads=1"])
+            .args([
+                "--ignored",
+                "--exact",
+                "crash_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_VAR, store_spec)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -140,7 +173,11 @@ fn crash_and_check(store_spec: &str, fresh: &dyn Fn(), reopen: &dyn Fn() -> Box<
         // After every stop: the store opens, verifies, and sits at a tip the chain really had.
         let state = State::open(network(), reopen(), config()).unwrap();
         let report = verify(&state, NOW, &mut |_, _| {}).unwrap();
-        assert!(tips.contains(&report.tip), "tip {} is not a state the chain passed through", report.tip);
+        assert!(
+            tips.contains(&report.tip),
+            "tip {} is not a state the chain passed through",
+            report.tip
+        );
         if report.tip == final_tip {
             completions += 1;
             drop(state);
@@ -160,7 +197,9 @@ fn sigkill_during_connects_and_reorgs_never_leaves_a_mixed_state() {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
     };
-    crash_and_check(&spec, &fresh, &|| Box::new(SqliteStore::open_path(&path).unwrap()));
+    crash_and_check(&spec, &fresh, &|| {
+        Box::new(SqliteStore::open_path(&path).unwrap())
+    });
 
     match std::env::var(support::POSTGRES_URL_VAR) {
         Ok(url) if !url.is_empty() => {
@@ -170,6 +209,9 @@ fn sigkill_during_connects_and_reorgs_never_leaves_a_mixed_state() {
             let fresh = || backend.wipe();
             crash_and_check(&spec, &fresh, &|| backend.store());
         }
-        _ => eprintln!("PostgreSQL half skipped: {} is not set", support::POSTGRES_URL_VAR),
+        _ => eprintln!(
+            "PostgreSQL half skipped: {} is not set",
+            support::POSTGRES_URL_VAR
+        ),
     }
 }

@@ -9,7 +9,9 @@ use std::collections::BTreeSet;
 use ferrochain_core::builder::ChainBuilder;
 use ferrochain_core::check::{BlockError, TxError};
 use ferrochain_core::spec::Allocation;
-use ferrochain_core::{Amount, Block, ChainSpec, Network, PubkeyHash, SigningKey, Target, Transaction, TxKind};
+use ferrochain_core::{
+    Amount, Block, ChainSpec, Network, PubkeyHash, SigningKey, Target, Transaction, TxKind,
+};
 use ferrochain_state::{BlockOutcome, MempoolError, State, StateConfig, StateError};
 use support::{Backend, backends};
 
@@ -33,14 +35,20 @@ fn network() -> Network {
     spec.name = "state-tests".into();
     spec.initial_bits = Target::from_leading_zero_bits(8).to_compact();
     for (k, coins) in [(1, 100), (1, 200), (1, 300), (2, 50), (2, 70)] {
-        spec.genesis_allocations.push(Allocation { address: addr(&key(k)), amount: units(coins) });
+        spec.genesis_allocations.push(Allocation {
+            address: addr(&key(k)),
+            amount: units(coins),
+        });
     }
     Network::new(spec).unwrap()
 }
 
 fn config() -> StateConfig {
     // A clock far ahead of every block time, so "too far in the future" never applies here.
-    StateConfig { clock: std::sync::Arc::new(|| 4_000_000_000_000), ..StateConfig::default() }
+    StateConfig {
+        clock: std::sync::Arc::new(|| 4_000_000_000_000),
+        ..StateConfig::default()
+    }
 }
 
 fn open(backend: &Backend) -> State {
@@ -50,7 +58,9 @@ fn open(backend: &Backend) -> State {
 /// Mines a block on `chain` with `txs`, rewarding `miner`, `step` seconds after the tip.
 fn mine(chain: &mut ChainBuilder, txs: Vec<Transaction>, miner: u8, step: u64) -> Block {
     let t = chain.tip().header.time_ms + step * 1000;
-    chain.mine_block(txs, addr(&key(miner)), t, &mut rand::rng()).unwrap();
+    chain
+        .mine_block(txs, addr(&key(miner)), t, &mut rand::rng())
+        .unwrap();
     chain.tip().clone()
 }
 
@@ -67,7 +77,11 @@ struct Snapshot {
 
 fn snapshot(state: &State) -> Snapshot {
     let tip = state.tip();
-    let utxos = state.utxo_set().iter().map(|(op, e)| format!("{op:?}={e:?}")).collect();
+    let utxos = state
+        .utxo_set()
+        .iter()
+        .map(|(op, e)| format!("{op:?}={e:?}"))
+        .collect();
     let people: Vec<SigningKey> = (1..=4).map(key).collect();
     let balances = people
         .iter()
@@ -78,7 +92,14 @@ fn snapshot(state: &State) -> Snapshot {
         .collect();
     let history = people
         .iter()
-        .map(|k| state.history(&addr(k), 0, 1000).unwrap().iter().map(|r| format!("{r:?}")).collect())
+        .map(|k| {
+            state
+                .history(&addr(k), 0, 1000)
+                .unwrap()
+                .iter()
+                .map(|r| format!("{r:?}"))
+                .collect()
+        })
         .collect();
     Snapshot {
         tip: tip.hash,
@@ -94,7 +115,10 @@ fn snapshot(state: &State) -> Snapshot {
 fn submit_all(state: &State, blocks: &[Block]) {
     for b in blocks {
         let outcome = state.submit_block(b.clone()).unwrap();
-        assert!(!matches!(outcome, BlockOutcome::Orphan { .. }), "orphan {outcome:?}");
+        assert!(
+            !matches!(outcome, BlockOutcome::Orphan { .. }),
+            "orphan {outcome:?}"
+        );
     }
 }
 
@@ -105,7 +129,16 @@ fn reorg_there_and_back(backend: &Backend) {
     let mut base = ChainBuilder::new(network());
     for i in 0..4 {
         let mut used = Vec::new();
-        let tx = base.transfer(&alice, addr(&bob), units(1 + i), units(0), Vec::new(), &mut used).unwrap();
+        let tx = base
+            .transfer(
+                &alice,
+                addr(&bob),
+                units(1 + i),
+                units(0),
+                Vec::new(),
+                &mut used,
+            )
+            .unwrap();
         mine(&mut base, vec![tx], 4, 10);
     }
     // Branch A: 5 blocks. Its first block spends alice's pre-fork outputs; later ones spend on-branch outputs.
@@ -113,8 +146,25 @@ fn reorg_there_and_back(backend: &Backend) {
     let mut a_blocks = Vec::new();
     for i in 0..5u64 {
         let mut used = Vec::new();
-        let mut txs = vec![a.transfer(&alice, addr(&carol), units(10 + i), units(0), b"A".to_vec(), &mut used).unwrap()];
-        if let Some(tx) = a.transfer(&bob, addr(&alice), units(2), units(0), Vec::new(), &mut used) {
+        let mut txs = vec![
+            a.transfer(
+                &alice,
+                addr(&carol),
+                units(10 + i),
+                units(0),
+                b"A".to_vec(),
+                &mut used,
+            )
+            .unwrap(),
+        ];
+        if let Some(tx) = a.transfer(
+            &bob,
+            addr(&alice),
+            units(2),
+            units(0),
+            Vec::new(),
+            &mut used,
+        ) {
             txs.push(tx);
         }
         a_blocks.push(mine(&mut a, txs, 4, 10));
@@ -124,8 +174,25 @@ fn reorg_there_and_back(backend: &Backend) {
     let mut b_blocks = Vec::new();
     for i in 0..6u64 {
         let mut used = Vec::new();
-        let mut txs = vec![b.transfer(&alice, addr(&bob), units(20 + i), units(0), b"B".to_vec(), &mut used).unwrap()];
-        if let Some(tx) = b.transfer(&carol, addr(&bob), units(1), units(0), Vec::new(), &mut used) {
+        let mut txs = vec![
+            b.transfer(
+                &alice,
+                addr(&bob),
+                units(20 + i),
+                units(0),
+                b"B".to_vec(),
+                &mut used,
+            )
+            .unwrap(),
+        ];
+        if let Some(tx) = b.transfer(
+            &carol,
+            addr(&bob),
+            units(1),
+            units(0),
+            Vec::new(),
+            &mut used,
+        ) {
             txs.push(tx);
         }
         b_blocks.push(mine(&mut b, txs, 3, 11));
@@ -138,9 +205,15 @@ fn reorg_there_and_back(backend: &Backend) {
     for (i, blk) in b_blocks.iter().enumerate() {
         let outcome = state.submit_block(blk.clone()).unwrap();
         if i < 5 {
-            assert_eq!(outcome, BlockOutcome::SideChain, "B block {i} has no more work than A");
+            assert_eq!(
+                outcome,
+                BlockOutcome::SideChain,
+                "B block {i} has no more work than A"
+            );
         } else {
-            let BlockOutcome::Connected(r) = outcome else { panic!("expected a reorg, got {outcome:?}") };
+            let BlockOutcome::Connected(r) = outcome else {
+                panic!("expected a reorg, got {outcome:?}")
+            };
             assert_eq!(r.disconnected.len(), 5);
             assert_eq!(r.connected.len(), 6);
         }
@@ -154,7 +227,9 @@ fn reorg_there_and_back(backend: &Backend) {
     let a6 = mine(&mut a2, Vec::new(), 4, 10);
     let a7 = mine(&mut a2, Vec::new(), 4, 10);
     assert_eq!(state.submit_block(a6).unwrap(), BlockOutcome::SideChain);
-    let BlockOutcome::Connected(r) = state.submit_block(a7).unwrap() else { panic!("A must win back") };
+    let BlockOutcome::Connected(r) = state.submit_block(a7).unwrap() else {
+        panic!("A must win back")
+    };
     assert_eq!((r.disconnected.len(), r.connected.len()), (6, 7));
     assert_eq!(state.utxo_set(), *a2.utxos());
 
@@ -180,35 +255,71 @@ fn restart_keeps_everything(backend: &Backend) {
     let mut chain = ChainBuilder::new(network());
     for i in 0..6 {
         let mut used = Vec::new();
-        let tx = chain.transfer(&alice, addr(&bob), units(1 + i), units(0), b"memo".to_vec(), &mut used).unwrap();
+        let tx = chain
+            .transfer(
+                &alice,
+                addr(&bob),
+                units(1 + i),
+                units(0),
+                b"memo".to_vec(),
+                &mut used,
+            )
+            .unwrap();
         mine(&mut chain, vec![tx], 4, 10);
     }
     let state = open(backend);
     submit_all(&state, &chain.blocks()[1..]);
     // Pending: a transfer, a child spending its unconfirmed change, and a record.
     let mut used = Vec::new();
-    let parent = chain.transfer(&alice, addr(&bob), units(5), units(0), Vec::new(), &mut used).unwrap();
+    let parent = chain
+        .transfer(
+            &alice,
+            addr(&bob),
+            units(5),
+            units(0),
+            Vec::new(),
+            &mut used,
+        )
+        .unwrap();
     state.submit_transaction(parent.clone()).unwrap();
-    let change = ferrochain_core::OutPoint { txid: parent.txid(), vout: 1 };
+    let change = ferrochain_core::OutPoint {
+        txid: parent.txid(),
+        vout: 1,
+    };
     let child = Transaction::signed_transfer(
         &[(change, &alice)],
-        vec![ferrochain_core::TxOut { amount: units(1), address: addr(&bob) }],
+        vec![ferrochain_core::TxOut {
+            amount: units(1),
+            address: addr(&bob),
+        }],
         Vec::new(),
         &state.network().genesis_hash(),
     );
     state.submit_transaction(child).unwrap();
-    let record = Transaction::signed_record(&key(3), b"lot 7 shipped".to_vec(), 5, &state.network().genesis_hash());
+    let record = Transaction::signed_record(
+        &key(3),
+        b"lot 7 shipped".to_vec(),
+        5,
+        &state.network().genesis_hash(),
+    );
     state.submit_transaction(record).unwrap();
     assert_eq!(state.mempool().len(), 3);
     let before = snapshot(&state);
-    let blocks_before: Vec<_> = (0..=6).map(|h| state.block_at(ferrochain_core::Height(h)).unwrap()).collect();
+    let blocks_before: Vec<_> = (0..=6)
+        .map(|h| state.block_at(ferrochain_core::Height(h)).unwrap())
+        .collect();
     drop(state);
     let reopened = open(backend);
     assert_eq!(snapshot(&reopened), before);
-    let blocks_after: Vec<_> = (0..=6).map(|h| reopened.block_at(ferrochain_core::Height(h)).unwrap()).collect();
+    let blocks_after: Vec<_> = (0..=6)
+        .map(|h| reopened.block_at(ferrochain_core::Height(h)).unwrap())
+        .collect();
     assert_eq!(blocks_after, blocks_before);
     let tx = reopened.transaction(&parent.txid()).unwrap().unwrap();
-    assert!(matches!(tx.status, ferrochain_state::TxStatus::Pending { .. }));
+    assert!(matches!(
+        tx.status,
+        ferrochain_state::TxStatus::Pending { .. }
+    ));
 }
 
 /// Invalid blocks are refused with the precise error and leave the store exactly as it was.
@@ -223,14 +334,29 @@ fn invalid_blocks_leave_no_trace(backend: &Backend) {
     // A coinbase claiming one unit too much, properly mined: fails in context, after the header checks.
     let t = chain.tip().header.time_ms + 10_000;
     let mut greedy = chain.template(Vec::new(), addr(&alice), t);
-    greedy.transactions[0].outputs[0].amount = greedy.transactions[0].outputs[0].amount.checked_add(Amount::from_units(1).unwrap()).unwrap();
+    greedy.transactions[0].outputs[0].amount = greedy.transactions[0].outputs[0]
+        .amount
+        .checked_add(Amount::from_units(1).unwrap())
+        .unwrap();
     greedy.header.merkle_root = greedy.compute_merkle_root();
     ferrochain_core::builder::mine(&mut greedy.header);
     let err = state.submit_block(greedy.clone()).unwrap_err();
-    assert!(matches!(err, StateError::InvalidBlock { ref error, .. } if matches!(**error, BlockError::CoinbaseTooLarge { .. })), "{err}");
+    assert!(
+        matches!(err, StateError::InvalidBlock { ref error, .. } if matches!(**error, BlockError::CoinbaseTooLarge { .. })),
+        "{err}"
+    );
     // A bad signature: fails statelessly.
     let mut used = Vec::new();
-    let mut tx = chain.transfer(&alice, addr(&bob), units(1), units(0), Vec::new(), &mut used).unwrap();
+    let mut tx = chain
+        .transfer(
+            &alice,
+            addr(&bob),
+            units(1),
+            units(0),
+            Vec::new(),
+            &mut used,
+        )
+        .unwrap();
     if let TxKind::Transfer { inputs } = &mut tx.kind {
         let mut sig = inputs[0].signature.to_bytes();
         sig[0] ^= 1;
@@ -239,8 +365,11 @@ fn invalid_blocks_leave_no_trace(backend: &Backend) {
     let mut forged = chain.template(vec![tx], addr(&alice), t);
     ferrochain_core::builder::mine(&mut forged.header);
     let err = state.submit_block(forged).unwrap_err();
-    assert!(matches!(err, StateError::InvalidBlock { ref error, .. }
-        if matches!(**error, BlockError::Transaction { source: TxError::BadSignature { .. }, .. })), "{err}");
+    assert!(
+        matches!(err, StateError::InvalidBlock { ref error, .. }
+        if matches!(**error, BlockError::Transaction { source: TxError::BadSignature { .. }, .. })),
+        "{err}"
+    );
     // Resubmitting the greedy block is refused again, not accepted.
     assert!(state.submit_block(greedy).is_err());
     assert_eq!(snapshot(&state), before);
@@ -256,16 +385,30 @@ fn orphans_and_ties(backend: &Backend) {
     let b2 = mine(&mut chain, Vec::new(), 4, 10);
     let b3 = mine(&mut chain, Vec::new(), 4, 10);
     let state = open(backend);
-    assert_eq!(state.submit_block(b3.clone()).unwrap(), BlockOutcome::Orphan { missing_parent: b2.hash() });
-    assert_eq!(state.submit_block(b2.clone()).unwrap(), BlockOutcome::Orphan { missing_parent: b1.hash() });
-    let BlockOutcome::Connected(r) = state.submit_block(b1.clone()).unwrap() else { panic!("b1 connects") };
+    assert_eq!(
+        state.submit_block(b3.clone()).unwrap(),
+        BlockOutcome::Orphan {
+            missing_parent: b2.hash()
+        }
+    );
+    assert_eq!(
+        state.submit_block(b2.clone()).unwrap(),
+        BlockOutcome::Orphan {
+            missing_parent: b1.hash()
+        }
+    );
+    let BlockOutcome::Connected(r) = state.submit_block(b1.clone()).unwrap() else {
+        panic!("b1 connects")
+    };
     assert_eq!(r.connected, vec![b1.hash(), b2.hash(), b3.hash()]);
     assert_eq!(state.tip().hash, b3.hash());
     assert_eq!(state.submit_block(b3).unwrap(), BlockOutcome::AlreadyKnown);
     // A competing block at the same height has equal work: the first seen stays the tip.
     let mut rival = ChainBuilder::new(network());
     for blk in [&b1, &b2] {
-        rival.push(blk.clone(), 4_000_000_000_000, &mut rand::rng()).unwrap();
+        rival
+            .push(blk.clone(), 4_000_000_000_000, &mut rand::rng())
+            .unwrap();
     }
     let r3 = mine(&mut rival, Vec::new(), 3, 13);
     assert_eq!(state.submit_block(r3).unwrap(), BlockOutcome::SideChain);
@@ -280,15 +423,48 @@ fn mempool_rules(backend: &Backend) {
     let chain = ChainBuilder::new(network());
     let state = open(backend);
     let mut used = Vec::new();
-    let cheap = chain.transfer(&alice, addr(&bob), units(1), units(0), Vec::new(), &mut used).unwrap();
-    let rich = chain.transfer(&alice, addr(&bob), units(1), Amount::from_units(5000).unwrap(), Vec::new(), &mut used).unwrap();
+    let cheap = chain
+        .transfer(
+            &alice,
+            addr(&bob),
+            units(1),
+            units(0),
+            Vec::new(),
+            &mut used,
+        )
+        .unwrap();
+    let rich = chain
+        .transfer(
+            &alice,
+            addr(&bob),
+            units(1),
+            Amount::from_units(5000).unwrap(),
+            Vec::new(),
+            &mut used,
+        )
+        .unwrap();
     state.submit_transaction(cheap.clone()).unwrap();
     state.submit_transaction(rich.clone()).unwrap();
     // The same transaction twice, and another spending the same output: refused.
-    assert!(matches!(state.submit_transaction(cheap.clone()), Err(StateError::Mempool(MempoolError::AlreadyInPool(_)))));
+    assert!(matches!(
+        state.submit_transaction(cheap.clone()),
+        Err(StateError::Mempool(MempoolError::AlreadyInPool(_)))
+    ));
     let mut again = Vec::new();
-    let conflict = chain.transfer(&alice, addr(&key(3)), units(2), units(0), Vec::new(), &mut again).unwrap();
-    assert!(matches!(state.submit_transaction(conflict), Err(StateError::Mempool(MempoolError::Conflict { .. }))));
+    let conflict = chain
+        .transfer(
+            &alice,
+            addr(&key(3)),
+            units(2),
+            units(0),
+            Vec::new(),
+            &mut again,
+        )
+        .unwrap();
+    assert!(matches!(
+        state.submit_transaction(conflict),
+        Err(StateError::Mempool(MempoolError::Conflict { .. }))
+    ));
     // Higher fee rate first.
     let order: Vec<_> = state.mempool().iter().map(|e| e.txid).collect();
     assert_eq!(order, vec![rich.txid(), cheap.txid()]);
@@ -299,11 +475,24 @@ fn mempool_rules(backend: &Backend) {
     assert_eq!(b.pending, units(122));
     // Mining the template's transactions removes them from the pool.
     let mut miner_chain = chain.clone();
-    let blk = mine(&mut miner_chain, state.block_template_transactions(10), 4, 10);
-    let BlockOutcome::Connected(_) = state.submit_block(blk).unwrap() else { panic!("connects") };
+    let blk = mine(
+        &mut miner_chain,
+        state.block_template_transactions(10),
+        4,
+        10,
+    );
+    let BlockOutcome::Connected(_) = state.submit_block(blk).unwrap() else {
+        panic!("connects")
+    };
     assert!(state.mempool().is_empty());
     let confirmed = state.transaction(&cheap.txid()).unwrap().unwrap();
-    assert!(matches!(confirmed.status, ferrochain_state::TxStatus::Confirmed { confirmations: 1, .. }));
+    assert!(matches!(
+        confirmed.status,
+        ferrochain_state::TxStatus::Confirmed {
+            confirmations: 1,
+            ..
+        }
+    ));
     let (header, proof) = state.merkle_proof(&cheap.txid()).unwrap().unwrap();
     assert!(proof.verify(&cheap.txid(), &header.merkle_root));
 }
@@ -322,5 +511,11 @@ macro_rules! on_every_backend {
 
 mod on {
     use super::support::backends;
-    on_every_backend!(reorg_there_and_back, restart_keeps_everything, invalid_blocks_leave_no_trace, orphans_and_ties, mempool_rules);
+    on_every_backend!(
+        reorg_there_and_back,
+        restart_keeps_everything,
+        invalid_blocks_leave_no_trace,
+        orphans_and_ties,
+        mempool_rules
+    );
 }

@@ -27,19 +27,31 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 fn unique(prefix: &str) -> String {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     format!("{prefix}_{}_{}_{n}", std::process::id(), nanos)
 }
 
 impl Backend {
     /// A fresh SQLite database in a temporary directory.
     pub fn sqlite() -> Backend {
-        Backend { kind: Kind::Sqlite { dir: tempfile::tempdir().unwrap() } }
+        Backend {
+            kind: Kind::Sqlite {
+                dir: tempfile::tempdir().unwrap(),
+            },
+        }
     }
 
     /// A fresh schema on the PostgreSQL server at `url`.
     pub fn postgres(url: &str) -> Backend {
-        Backend { kind: Kind::Postgres { url: url.to_string(), schema: unique("t_state") } }
+        Backend {
+            kind: Kind::Postgres {
+                url: url.to_string(),
+                schema: unique("t_state"),
+            },
+        }
     }
 
     /// Which backend this is.
@@ -57,8 +69,12 @@ impl Backend {
     /// Opens (again) this backend's store.
     pub fn store(&self) -> Box<dyn Store> {
         match &self.kind {
-            Kind::Sqlite { dir } => Box::new(SqliteStore::open_path(&Self::sqlite_path(dir)).unwrap()),
-            Kind::Postgres { url, schema } => Box::new(PostgresStore::connect_with_schema(url, Some(schema)).unwrap()),
+            Kind::Sqlite { dir } => {
+                Box::new(SqliteStore::open_path(&Self::sqlite_path(dir)).unwrap())
+            }
+            Kind::Postgres { url, schema } => {
+                Box::new(PostgresStore::connect_with_schema(url, Some(schema)).unwrap())
+            }
         }
     }
 
@@ -81,7 +97,9 @@ impl Backend {
             }
             Kind::Postgres { url, schema } => {
                 let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
-                client.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).unwrap();
+                client
+                    .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                    .unwrap();
             }
         }
     }
