@@ -42,7 +42,14 @@ trait Backend {
     fn can_reopen(&self) -> bool;
     /// Runs raw SQL on the storage behind the store's back (to damage it); `false` if not possible.
     fn execute(&mut self, sql: &str) -> bool;
+    /// The environment variable and value that let a child process reach the same storage, if any.
+    fn child_env(&self) -> Option<(&'static str, String)>;
 }
+
+/// Environment of the writer child process: the SQLite file it writes.
+const CHILD_SQLITE: &str = "FERROCHAIN_TEST_CHILD_SQLITE";
+/// Environment of the writer child process: the PostgreSQL schema it writes (in the test database).
+const CHILD_PG_SCHEMA: &str = "FERROCHAIN_TEST_CHILD_PG_SCHEMA";
 
 struct SqliteMemory;
 
@@ -55,6 +62,9 @@ impl Backend for SqliteMemory {
     }
     fn execute(&mut self, _sql: &str) -> bool {
         false
+    }
+    fn child_env(&self) -> Option<(&'static str, String)> {
+        None
     }
 }
 
@@ -85,6 +95,9 @@ impl Backend for SqliteFile {
         let conn = rusqlite::Connection::open(self.path()).unwrap();
         conn.execute_batch(sql).unwrap();
         true
+    }
+    fn child_env(&self) -> Option<(&'static str, String)> {
+        Some((CHILD_SQLITE, self.path().display().to_string()))
     }
 }
 
@@ -131,6 +144,9 @@ impl Backend for Postgres {
         self.admin.batch_execute(sql).unwrap();
         true
     }
+    fn child_env(&self) -> Option<(&'static str, String)> {
+        Some((CHILD_PG_SCHEMA, self.schema.clone()))
+    }
 }
 
 /// Instantiates every listed test once per backend: `sqlite_memory::NAME`, `sqlite_file::NAME`,
@@ -168,6 +184,7 @@ conformance!(
     headers_are_replaced_and_oversized_values_refused,
     newer_schema_is_refused,
     corrupt_rows_are_reported_not_panicked,
+    killed_writer_leaves_whole_commits,
 );
 
 // ---------------------------------------------------------------------------------------------------------
@@ -901,21 +918,36 @@ fn failed_commit_leaves_no_trace(backend: &mut dyn Backend) {
         "after the height conflict"
     );
 
-    // 2. A block spending an output that is not there (block 20 again, whose inputs are already spent).
+    // 2. A block at the free height 21 spending an output that is not in the UTXO set (one block 20
+    //    spent); every other row it writes would fit.
+    let spent_by_20 = fx.chain.changes()[HEIGHT as usize].spent[0];
     let result = store.commit(&ChangeSet {
         headers: new_header.clone(),
         bodies: new_body.clone(),
-        connect: connects(&fx.chain, HEIGHT..=HEIGHT),
+        connect: vec![ConnectRecord {
+            changes: BlockChanges {
+                height: Height(HEIGHT + 1),
+                block_hash: new_header[0].hash,
+                spent: vec![spent_by_20],
+                ..BlockChanges::default()
+            },
+            txs: Vec::new(),
+            history: Vec::new(),
+        }],
         ..ChangeSet::default()
     });
     assert!(matches!(result, Err(StoreError::Database(_))), "{result:?}");
     assert_eq!(snapshot(store.as_mut()), before, "after the missing output");
 
-    // 3. Disconnecting a block that is not the active one at its height.
+    // 3. Disconnecting a block that is not the active one at its height (20' instead of 20).
     let result = store.commit(&ChangeSet {
         headers: new_header,
         bodies: new_body,
-        disconnect: disconnect_above(&fx.fork, fork_20 - 1)[..1].to_vec(),
+        disconnect: vec![BlockChanges {
+            height: Height(HEIGHT),
+            block_hash: fx.fork.blocks()[fork_20 as usize].hash(),
+            ..BlockChanges::default()
+        }],
         ..ChangeSet::default()
     });
     assert!(matches!(result, Err(StoreError::Database(_))), "{result:?}");
@@ -1047,4 +1079,134 @@ fn corrupt_rows_are_reported_not_panicked(backend: &mut dyn Backend) {
     drop(store);
     let mut store = backend.store();
     assert!(is_corrupt(store.open(&fx.genesis())));
+}
+
+/// Chain height after commit `n` of the writer child: blocks 0..=20 one per commit, then alternately
+/// disconnecting the last 5 blocks and connecting them again.
+fn height_after_commit(n: u64) -> u64 {
+    match n {
+        0..=HEIGHT => n,
+        _ if (n - HEIGHT - 1).is_multiple_of(2) => HEIGHT - 5,
+        _ => HEIGHT,
+    }
+}
+
+/// Commit `n` of the writer child: the chain change of [`height_after_commit`] plus, in the same
+/// transaction, a mempool record with `seq = n` replacing the previous one.
+fn child_commit(n: u64) -> ChangeSet {
+    let fx = Fixture::get();
+    let chain = &fx.chain;
+    let mut changes = ChangeSet {
+        mempool_remove: n
+            .checked_sub(1)
+            .map(|p| vec![mempool_record(p, b"commit").txid])
+            .unwrap_or_default(),
+        mempool_add: vec![mempool_record(n, b"commit")],
+        ..ChangeSet::default()
+    };
+    let (from, to) = (
+        height_after_commit(n.saturating_sub(1)),
+        height_after_commit(n),
+    );
+    if n <= HEIGHT {
+        changes.headers = header_records(chain, n..=n, 0);
+        changes.bodies = bodies(chain, n..=n);
+        changes.connect = connects(chain, n..=n);
+    } else if to < from {
+        changes.disconnect = disconnect_above(chain, to);
+    } else {
+        changes.connect = connects(chain, from + 1..=to);
+    }
+    changes.tip = Some(chain.blocks()[to as usize].hash());
+    changes
+}
+
+/// The writer child process of [`killed_writer_leaves_whole_commits`]: does nothing unless started by it.
+/// It commits [`child_commit`] 0, 1, 2, … forever, printing `committed N` after each commit returns, until
+/// the parent kills it.
+#[test]
+fn writer_child_process() {
+    let mut store: Box<dyn Store> = if let Ok(path) = std::env::var(CHILD_SQLITE) {
+        Box::new(SqliteStore::open_path(std::path::Path::new(&path)).unwrap())
+    } else if let Ok(schema) = std::env::var(CHILD_PG_SCHEMA) {
+        let url = std::env::var("FERROCHAIN_TEST_POSTGRES_URL").unwrap();
+        Box::new(PostgresStore::connect_with_schema(&url, Some(&schema)).unwrap())
+    } else {
+        return;
+    };
+    store.open(&Fixture::get().genesis()).unwrap();
+    for n in 0.. {
+        store.commit(&child_commit(n)).unwrap();
+        println!("committed {n}");
+    }
+}
+
+/// A writer killed (SIGKILL) at an arbitrary moment leaves the store exactly as after one of its commits —
+/// chain and mempool from the same commit, never a mixture — and no older than the last commit it reported.
+fn killed_writer_leaves_whole_commits(backend: &mut dyn Backend) {
+    use std::io::BufRead;
+    let Some((var, value)) = backend.child_env() else {
+        return;
+    };
+    let fx = Fixture::get();
+    // Build the fixture before timing anything, and give the child a store that is already migrated.
+    let mut store = backend.store();
+    store.open(&fx.genesis()).unwrap();
+    drop(store);
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "writer_child_process",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(var, value)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut reported = None;
+    // Kill somewhere in the alternating phase, at a moment that varies from run to run.
+    let kill_after = HEIGHT + 4 + rand::random::<u64>() % 8;
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if let Some(n) = line.strip_prefix("committed ") {
+            let n: u64 = n.parse().unwrap();
+            reported = Some(n);
+            if n >= kill_after {
+                std::thread::sleep(std::time::Duration::from_micros(
+                    rand::random::<u64>() % 2_000,
+                ));
+                child.kill().unwrap();
+                break;
+            }
+        }
+    }
+    child.wait().unwrap();
+    let reported = reported.expect("the child reported its commits");
+    assert!(
+        reported >= kill_after,
+        "the child stopped early at commit {reported}"
+    );
+
+    let mut store = backend.store();
+    store.open(&fx.genesis()).unwrap();
+    let mempool = store.mempool().unwrap();
+    assert_eq!(
+        mempool.len(),
+        1,
+        "exactly one commit's mempool: {mempool:?}"
+    );
+    let last = mempool[0].seq;
+    assert!(
+        last >= reported,
+        "commit {reported} was reported but the store is at {last}"
+    );
+    let chain = popped(&fx.chain, height_after_commit(last));
+    assert_holds(
+        store.as_mut(),
+        &chain,
+        &format!("after a kill at commit {last}"),
+    );
 }
