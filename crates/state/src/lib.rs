@@ -10,10 +10,17 @@
 //! - [`mempool`]: the pool of unconfirmed transactions (unconfirmed parents allowed, fee-rate order, bounded).
 //! - [`ops`]: whole-chain operations: `verify` from genesis, `export` and `import` of a portable block file.
 //! - [`store`]: the [`store::Store`] trait and the [`store::ChangeSet`] each atomic write applies.
+//! - [`schema`]: the relational schema both backends share, its versioned migrations (`migrations/`) and the
+//!   `u64` → `i64` column mapping.
+//! - [`sqlite`]: [`sqlite::SqliteStore`], the embedded default (WAL, `synchronous=FULL`).
+//! - [`postgres`]: [`postgres::PostgresStore`], the same schema on a PostgreSQL server.
 
 pub mod chain;
 pub mod mempool;
 pub mod ops;
+pub mod postgres;
+pub mod schema;
+pub mod sqlite;
 pub mod store;
 
 pub use chain::{
