@@ -10,6 +10,7 @@
 mod support;
 
 use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -40,6 +41,7 @@ fn network() -> Network {
     let mut spec = ChainSpec::dev();
     spec.name = "crash-tests".into();
     spec.initial_bits = Target::from_leading_zero_bits(6).to_compact();
+    spec.pow_limit = Target::from_leading_zero_bits(6);
     for k in 1..=3u8 {
         for _ in 0..4 {
             spec.genesis_allocations.push(Allocation {
@@ -117,9 +119,13 @@ fn crash_child() {
     };
     let blocks = script();
     let state = State::open(network(), open_store(&spec), config()).unwrap();
+    // Tell the parent the submissions start now, so its kill lands among them.
+    println!("ready");
+    let start = std::time::Instant::now();
     for b in blocks {
         state.submit_block(b).unwrap();
     }
+    println!("submitted_ms={}", start.elapsed().as_millis());
 }
 
 fn crash_and_check(store_spec: &str, fresh: &dyn Fn(), reopen: &dyn Fn() -> Box<dyn Store>) {
@@ -139,14 +145,7 @@ fn crash_and_check(store_spec: &str, fresh: &dyn Fn(), reopen: &dyn Fn() -> Box<
     }
     let final_tip = reference.tip().hash;
     let exe = std::env::current_exe().unwrap();
-    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
-    let (mut kills, mut completions, mut runs) = (0, 0, 0);
-    while kills < KILLS {
-        runs += 1;
-        assert!(
-            runs < KILLS * 10,
-            "the child keeps finishing before it can be killed"
-        );
+    let spawn = || {
         let mut child = Command::new(&exe)
             .args([
                 "--ignored",
@@ -156,11 +155,40 @@ fn crash_and_check(store_spec: &str, fresh: &dyn Fn(), reopen: &dyn Fn() -> Box<
                 "--test-threads=1",
             ])
             .env(CHILD_VAR, store_spec)
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(rng.random_range(20..400)));
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        // Wait until the child has opened the store and starts submitting.
+        let ready = lines.any(|l| l.is_ok_and(|l| l.contains("ready")));
+        (child, lines, ready)
+    };
+    // One undisturbed run measures how long the submissions take; kills then land uniformly inside that span.
+    let (mut child, lines, ready) = spawn();
+    assert!(ready, "the child never got ready");
+    // Read to the end: closing the pipe early would break the child's last writes.
+    let output: Vec<String> = lines.map_while(Result::ok).collect();
+    let span_ms: u64 = output
+        .iter()
+        .find_map(|l| {
+            l.split("submitted_ms=")
+                .nth(1)
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    fresh();
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+    let (mut kills, mut completions, mut runs, mut interrupted) = (0, 0, 0, 0);
+    while kills < KILLS {
+        runs += 1;
+        assert!(
+            runs < KILLS * 10,
+            "the child keeps finishing before it can be killed"
+        );
+        let (mut child, _lines, _) = spawn();
+        std::thread::sleep(Duration::from_millis(rng.random_range(0..span_ms.max(1))));
         let finished = child.try_wait().unwrap().is_some();
         if !finished {
             child.kill().unwrap(); // SIGKILL on Unix
@@ -182,9 +210,18 @@ fn crash_and_check(store_spec: &str, fresh: &dyn Fn(), reopen: &dyn Fn() -> Box<
             completions += 1;
             drop(state);
             fresh();
+        } else if !finished {
+            interrupted += 1;
         }
     }
-    eprintln!("{store_spec}: {kills} kills, {completions} complete runs, {runs} runs");
+    // Most kills must have landed while blocks were being connected, not before or after.
+    assert!(
+        interrupted >= KILLS / 2,
+        "only {interrupted} of {kills} kills interrupted the chain mid-way"
+    );
+    eprintln!(
+        "{store_spec}: {kills} kills ({interrupted} mid-chain), {completions} complete runs, {runs} runs, submissions span {span_ms} ms"
+    );
 }
 
 #[test]

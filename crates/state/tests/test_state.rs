@@ -13,7 +13,7 @@ use ferrochain_core::{
     Amount, Block, ChainSpec, Network, PubkeyHash, SigningKey, Target, Transaction, TxKind,
 };
 use ferrochain_state::{BlockOutcome, MempoolError, State, StateConfig, StateError};
-use support::{Backend, backends};
+use support::Backend;
 
 const COIN: u64 = 100_000_000;
 
