@@ -49,6 +49,7 @@
 
 pub mod keyfile;
 pub mod mnemonic;
+mod sealing;
 pub mod slip10;
 
 pub use keyfile::{Account, KdfParams, KdfPolicy, KeyFile, KeyFileError};
