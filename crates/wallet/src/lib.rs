@@ -47,13 +47,30 @@
 //! run [`KeyFile::encrypt`], [`KeyFile::decrypt`] and [`KeyFile::change_password`] on a blocking
 //! thread (`spawn_blocking`). Everything else is fast.
 
+pub mod build;
+pub mod coin_select;
 pub mod keyfile;
+pub mod keystore;
 pub mod mnemonic;
+pub mod proof;
 mod sealing;
 pub mod slip10;
+pub mod wallet;
 
+pub use build::{
+    BuildError, BuiltTransfer, KeySource, TransferRequest, build_record, build_transfer,
+    build_transfer_detailed,
+};
+pub use coin_select::{
+    Candidate, FeePolicy, Maturity, SelectError, Selection, SelectionOptions, TxShape, select_coins,
+};
 pub use keyfile::{Account, KdfParams, KdfPolicy, KeyFile, KeyFileError};
+pub use keystore::{Keystore, KeystoreError, Protection};
 pub use mnemonic::{Mnemonic, MnemonicError};
+pub use proof::{
+    ProofError, ProofFormatError, RecordProof, VerifiedRecord, verify_record_signature,
+};
 pub use slip10::{
     DerivationError, DerivationPath, ExtendedKey, account_path, derive_account, derive_ed25519,
 };
+pub use wallet::{Wallet, WalletAccount, WalletError};

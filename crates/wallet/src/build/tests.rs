@@ -1,0 +1,3 @@
+//! Tests of the build module.
+
+#![allow(clippy::unwrap_used)]

@@ -1,0 +1,3 @@
+//! Tests of the keystore module.
+
+#![allow(clippy::unwrap_used)]

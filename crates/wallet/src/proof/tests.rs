@@ -1,0 +1,3 @@
+//! Tests of the proof module.
+
+#![allow(clippy::unwrap_used)]
