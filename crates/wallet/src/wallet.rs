@@ -437,3 +437,6 @@ impl KeySource for Wallet {
         self.first_account().map(WalletAccount::pubkey_hash)
     }
 }
+
+#[cfg(test)]
+mod tests;
