@@ -393,7 +393,9 @@ impl Wallet {
         let seed = self.mnemonic.to_seed(WALLET_BIP39_PASSPHRASE);
         let account = WalletAccount::derive(seed.as_slice(), index, &self.network, None)?;
         self.accounts.push(account);
-        Ok(&self.accounts[self.accounts.len() - 1])
+        self.accounts
+            .last()
+            .ok_or(WalletError::NoSuchAccount { index })
     }
 
     /// Makes sure accounts `0..count` all exist, deriving the missing ones.
