@@ -44,14 +44,12 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use aes_gcm::Aes256Gcm;
-use aes_gcm::aead::{Aead, Key, KeyInit, Payload};
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::mnemonic::{Mnemonic, WALLET_BIP39_PASSPHRASE};
+use crate::sealing::{self, KdfError, KdfJsonError, TAG_LEN, lp};
 use crate::slip10::{self, HARDENED};
 
 /// Value of the `format` field.
@@ -101,9 +99,6 @@ pub const NONCE_LEN: usize = 12;
 
 /// First plaintext byte: the rest is BIP-39 entropy (English word list).
 const SECRET_KIND_BIP39_ENTROPY: u8 = 0x01;
-
-/// AES-GCM tag length, in bytes.
-const TAG_LEN: usize = 16;
 
 /// Largest ciphertext (plaintext + tag) accepted when parsing, in bytes.
 const MAX_CIPHERTEXT_LEN: usize = 1024;
@@ -262,33 +257,7 @@ impl KdfParams {
 
     /// Checks the settings are usable and within the maximum cost (not the minimum strength).
     fn check_usable(&self) -> Result<(), KeyFileError> {
-        match *self {
-            KdfParams::Pbkdf2Sha256 { iterations } => {
-                if iterations == 0 {
-                    return Err(KeyFileError::InvalidKdfParams {
-                        params: *self,
-                        reason: "pbkdf2 iterations must be at least 1".to_owned(),
-                    });
-                }
-                if iterations > PBKDF2_MAX_ITERATIONS {
-                    return Err(KeyFileError::KdfTooExpensive(*self));
-                }
-            }
-            KdfParams::Argon2id {
-                m_cost_kib,
-                t_cost,
-                p_cost,
-            } => {
-                if m_cost_kib > ARGON2_MAX_M_COST_KIB
-                    || t_cost > ARGON2_MAX_T_COST
-                    || p_cost > ARGON2_MAX_P_COST
-                {
-                    return Err(KeyFileError::KdfTooExpensive(*self));
-                }
-                argon2_params(self)?;
-            }
-        }
-        Ok(())
+        sealing::check_usable(self).map_err(KeyFileError::from)
     }
 }
 
@@ -427,17 +396,10 @@ impl KeyFile {
         plaintext.push(SECRET_KIND_BIP39_ENTROPY);
         plaintext.extend_from_slice(&entropy);
 
-        let key = derive_key(password, &kdf, &salt)?;
+        let key = sealing::derive_key(password, &kdf, &salt)?;
         let aad = associated_data(&network, &kdf, &salt, created_ms);
-        let ciphertext = cipher(&key)
-            .encrypt(
-                &nonce.into(),
-                Payload {
-                    msg: &plaintext,
-                    aad: &aad,
-                },
-            )
-            .map_err(|_| KeyFileError::InvalidSecret {
+        let ciphertext =
+            sealing::seal(&key, &nonce, &plaintext, &aad).ok_or(KeyFileError::InvalidSecret {
                 reason: "aes-gcm refused to encrypt it",
             })?;
         Ok(KeyFile {
@@ -479,19 +441,10 @@ impl KeyFile {
     /// Runs the KDF once (see the [module docs](self)).
     pub fn decrypt_unverified(&self, password: &str) -> Result<Mnemonic, KeyFileError> {
         self.kdf.check_usable()?;
-        let key = derive_key(password, &self.kdf, &self.salt)?;
+        let key = sealing::derive_key(password, &self.kdf, &self.salt)?;
         let aad = associated_data(&self.network, &self.kdf, &self.salt, self.created_ms);
-        let plaintext = Zeroizing::new(
-            cipher(&key)
-                .decrypt(
-                    &self.nonce.into(),
-                    Payload {
-                        msg: &self.ciphertext,
-                        aad: &aad,
-                    },
-                )
-                .map_err(|_| KeyFileError::WrongPassword)?,
-        );
+        let plaintext = sealing::open(&key, &self.nonce, &self.ciphertext, &aad)
+            .ok_or(KeyFileError::WrongPassword)?;
         match plaintext.split_first() {
             Some((&SECRET_KIND_BIP39_ENTROPY, entropy)) => {
                 Mnemonic::from_entropy(entropy).map_err(|_| KeyFileError::InvalidSecret {
@@ -586,36 +539,7 @@ impl KeyFile {
         // Stage 2: version 1's exact shape.
         let file: FileJson<serde_json::Map<String, serde_json::Value>> =
             serde_json::from_slice(bytes).map_err(malformed)?;
-        let kdf_name = match file.kdf.get("name") {
-            Some(serde_json::Value::String(name)) => name.clone(),
-            Some(_) => return Err(KeyFileError::Malformed("`kdf.name` is not a string".into())),
-            None => return Err(KeyFileError::Malformed("missing field `kdf.name`".into())),
-        };
-        let (kdf, salt_hex) = match kdf_name.as_str() {
-            PBKDF2_NAME => {
-                let k: Pbkdf2Json = serde_json::from_value(serde_json::Value::Object(file.kdf))
-                    .map_err(malformed_kdf)?;
-                (
-                    KdfParams::Pbkdf2Sha256 {
-                        iterations: k.iterations,
-                    },
-                    k.salt,
-                )
-            }
-            ARGON2ID_NAME => {
-                let k: Argon2Json = serde_json::from_value(serde_json::Value::Object(file.kdf))
-                    .map_err(malformed_kdf)?;
-                (
-                    KdfParams::Argon2id {
-                        m_cost_kib: k.m_cost_kib,
-                        t_cost: k.t_cost,
-                        p_cost: k.p_cost,
-                    },
-                    k.salt,
-                )
-            }
-            _ => return Err(KeyFileError::UnknownKdf(kdf_name)),
-        };
+        let (kdf, salt_hex) = sealing::kdf_from_json(file.kdf)?;
         if file.cipher.name != CIPHER_NAME {
             return Err(KeyFileError::UnknownCipher(file.cipher.name));
         }
@@ -663,25 +587,7 @@ impl KeyFile {
 
     /// The file as pretty-printed JSON (UTF-8, trailing newline).
     pub fn to_json_bytes(&self) -> Vec<u8> {
-        let salt = hex::encode(self.salt);
-        let kdf = match self.kdf {
-            KdfParams::Pbkdf2Sha256 { iterations } => KdfJson::Pbkdf2(Pbkdf2Json {
-                name: PBKDF2_NAME.to_owned(),
-                iterations,
-                salt,
-            }),
-            KdfParams::Argon2id {
-                m_cost_kib,
-                t_cost,
-                p_cost,
-            } => KdfJson::Argon2(Argon2Json {
-                name: ARGON2ID_NAME.to_owned(),
-                m_cost_kib,
-                t_cost,
-                p_cost,
-                salt,
-            }),
-        };
+        let kdf = sealing::kdf_to_json(&self.kdf, &self.salt);
         let file = FileJson {
             format: FORMAT_NAME.to_owned(),
             version: FORMAT_VERSION,
@@ -796,38 +702,28 @@ struct AccountJson {
     label: Option<String>,
 }
 
-/// The `kdf` object when writing (fields in documented order).
-#[derive(Serialize)]
-#[serde(untagged)]
-enum KdfJson {
-    Pbkdf2(Pbkdf2Json),
-    Argon2(Argon2Json),
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Pbkdf2Json {
-    name: String,
-    iterations: u32,
-    salt: String,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Argon2Json {
-    name: String,
-    m_cost_kib: u32,
-    t_cost: u32,
-    p_cost: u32,
-    salt: String,
-}
-
 fn malformed(e: serde_json::Error) -> KeyFileError {
     KeyFileError::Malformed(e.to_string())
 }
 
-fn malformed_kdf(e: serde_json::Error) -> KeyFileError {
-    KeyFileError::Malformed(format!("in `kdf`: {e}"))
+impl From<KdfError> for KeyFileError {
+    fn from(e: KdfError) -> KeyFileError {
+        match e {
+            KdfError::Invalid { params, reason } => {
+                KeyFileError::InvalidKdfParams { params, reason }
+            }
+            KdfError::TooExpensive(params) => KeyFileError::KdfTooExpensive(params),
+        }
+    }
+}
+
+impl From<KdfJsonError> for KeyFileError {
+    fn from(e: KdfJsonError) -> KeyFileError {
+        match e {
+            KdfJsonError::Malformed(message) => KeyFileError::Malformed(message),
+            KdfJsonError::UnknownKdf(name) => KeyFileError::UnknownKdf(name),
+        }
+    }
 }
 
 fn decode_hex(field: &'static str, s: &str) -> Result<Vec<u8>, KeyFileError> {
@@ -848,57 +744,6 @@ fn decode_hex_array<const N: usize>(field: &'static str, s: &str) -> Result<[u8;
 // ---------------------------------------------------------------------------------------------
 // Crypto
 
-/// The `argon2` crate's parameters for `kdf` (Argon2id settings; PBKDF2 ones are refused).
-fn argon2_params(kdf: &KdfParams) -> Result<argon2::Params, KeyFileError> {
-    let invalid = |reason: String| KeyFileError::InvalidKdfParams {
-        params: *kdf,
-        reason,
-    };
-    match *kdf {
-        KdfParams::Argon2id {
-            m_cost_kib,
-            t_cost,
-            p_cost,
-        } => argon2::Params::new(m_cost_kib, t_cost, p_cost, Some(32))
-            .map_err(|e| invalid(e.to_string())),
-        KdfParams::Pbkdf2Sha256 { .. } => Err(invalid("not argon2id settings".to_owned())),
-    }
-}
-
-/// The 32-byte AES key: `KDF(password as UTF-8 bytes, salt)`.
-fn derive_key(
-    password: &str,
-    kdf: &KdfParams,
-    salt: &[u8; SALT_LEN],
-) -> Result<Zeroizing<[u8; 32]>, KeyFileError> {
-    let mut key = Zeroizing::new([0u8; 32]);
-    match *kdf {
-        KdfParams::Pbkdf2Sha256 { iterations } => {
-            pbkdf2::pbkdf2_hmac::<Sha256>(
-                password.as_bytes(),
-                salt,
-                iterations,
-                key.as_mut_slice(),
-            );
-        }
-        KdfParams::Argon2id { .. } => {
-            let params = argon2_params(kdf)?;
-            argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
-                .hash_password_into(password.as_bytes(), salt, key.as_mut_slice())
-                .map_err(|e| KeyFileError::InvalidKdfParams {
-                    params: *kdf,
-                    reason: e.to_string(),
-                })?;
-        }
-    }
-    Ok(key)
-}
-
-fn cipher(key: &[u8; 32]) -> Aes256Gcm {
-    let key: &Key<Aes256Gcm> = key.into();
-    Aes256Gcm::new(key)
-}
-
 /// The AES-GCM associated data binding the header (see `docs/wallet-format.md`):
 ///
 /// `lp(format) || u32be(version) || lp(network) || lp(kdf name) || kdf params ||
@@ -906,28 +751,11 @@ fn cipher(key: &[u8; 32]) -> Aes256Gcm {
 /// kdf params are `u32be(iterations)` (PBKDF2) or `u32be(m_cost_kib) || u32be(t_cost) ||
 /// u32be(p_cost)` (Argon2id).
 fn associated_data(network: &str, kdf: &KdfParams, salt: &[u8], created_ms: u64) -> Vec<u8> {
-    fn lp(out: &mut Vec<u8>, bytes: &[u8]) {
-        let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
-        out.extend_from_slice(&len.to_be_bytes());
-        out.extend_from_slice(bytes);
-    }
     let mut out = Vec::with_capacity(128 + network.len());
     lp(&mut out, FORMAT_NAME.as_bytes());
     out.extend_from_slice(&FORMAT_VERSION.to_be_bytes());
     lp(&mut out, network.as_bytes());
-    lp(&mut out, kdf.name().as_bytes());
-    match *kdf {
-        KdfParams::Pbkdf2Sha256 { iterations } => out.extend_from_slice(&iterations.to_be_bytes()),
-        KdfParams::Argon2id {
-            m_cost_kib,
-            t_cost,
-            p_cost,
-        } => {
-            out.extend_from_slice(&m_cost_kib.to_be_bytes());
-            out.extend_from_slice(&t_cost.to_be_bytes());
-            out.extend_from_slice(&p_cost.to_be_bytes());
-        }
-    }
+    sealing::put_kdf(&mut out, kdf);
     lp(&mut out, salt);
     lp(&mut out, CIPHER_NAME.as_bytes());
     out.extend_from_slice(&created_ms.to_be_bytes());

@@ -1,15 +1,23 @@
-//! ferrochain wallet library: recovery phrases, key derivation and the encrypted wallet file.
+//! ferrochain wallet library: recovery phrases, key derivation, the encrypted wallet file, coin
+//! selection, transaction building and signing, record provenance proofs and the node keystore.
 //!
 //! A wallet is one BIP-39 recovery phrase ([`Mnemonic`]). Every address key is derived from it
 //! with SLIP-0010 Ed25519 along `m/44'/9000'/0'/0'/i'` ([`slip10`]), so writing the phrase
 //! down once backs up every address. The wallet file ([`KeyFile`]) stores the phrase encrypted
 //! under a password (PBKDF2-HMAC-SHA256 or Argon2id, then AES-256-GCM) together with the public
-//! account list; its format is specified in `docs/wallet-format.md`.
+//! account list; an unlocked [`Wallet`] holds the phrase, the network and the accounts' keys and
+//! addresses. Its formats are specified in `docs/wallet-format.md`.
+//!
+//! Keys, addresses and transactions are `ferrochain-core`'s: [`ExtendedKey::signing_key`] is a
+//! `ferrochain_core::SigningKey`, addresses are `Network::address` of the key hash, and every
+//! built transaction passes `ferrochain_core::check::check_transaction`.
 //!
 //! This crate is pure library code: bytes in, bytes out. It does no file or network I/O, has no
-//! async runtime, and draws no randomness of its own: functions that need randomness take
-//! `rng: &mut impl rand_core::CryptoRng`. Secrets (phrase, entropy, seeds, private keys, derived
-//! encryption keys) are wiped from memory when dropped.
+//! async runtime, reads no clock and draws no randomness of its own: functions that need
+//! randomness take `rng: &mut impl rand_core::CryptoRng`, and times are parameters. Secrets held
+//! here (phrase, entropy, seeds, extended keys, derived encryption keys, decrypted plaintexts)
+//! are wiped from memory when dropped. The `ferrochain_core::SigningKey`s of a [`Wallet`] or
+//! [`Keystore`] are `ferrochain-core`'s type, which does not wipe itself yet.
 //!
 //! ```
 //! use ferrochain_wallet::{Account, KdfParams, KdfPolicy, KeyFile, Mnemonic};
@@ -39,20 +47,54 @@
 //! * [`keyfile`]: the wallet file, format version 1: [`KeyFile`] (encrypt, decrypt, change
 //!   password, JSON in and out), [`KdfParams`], [`KdfPolicy`], [`Account`]; errors in
 //!   [`KeyFileError`].
+//! * [`wallet`]: [`Wallet`] — create, restore, unlock a [`KeyFile`] for a network, lock it back;
+//!   accounts ([`WalletAccount`]) with keys and addresses; errors in [`WalletError`].
+//! * [`coin_select`]: [`select_coins`] — oldest first, fixed fee or fee rate, change or dust,
+//!   unconfirmed and immature outputs, input cap ([`Candidate`], [`FeePolicy`],
+//!   [`SelectionOptions`], [`Selection`]); exact errors in [`SelectError`]. The strategy is
+//!   `docs/adr/0010-coin-selection.md`.
+//! * [`build`]: [`build_transfer`] (select, sign, check) from a [`TransferRequest`] with any
+//!   [`KeySource`] (a wallet, a keystore, keys); [`build_record`]; errors in [`BuildError`].
+//! * [`proof`]: [`RecordProof`] — a record with its Merkle path and headers, verified offline
+//!   into a [`VerifiedRecord`]; [`verify_record_signature`]; errors in [`ProofError`] and
+//!   [`ProofFormatError`].
+//! * [`keystore`]: the node's [`Keystore`] of node-held keys (dev plaintext or encrypted with the
+//!   node's wallet password); errors in [`KeystoreError`].
 //!
 //! # Performance
 //!
-//! Opening or creating a wallet file runs a deliberately slow password KDF (0.1 to 0.3 s for
-//! the default PBKDF2 or Argon2id settings in release builds, seconds in debug builds). Callers on an async runtime must
-//! run [`KeyFile::encrypt`], [`KeyFile::decrypt`] and [`KeyFile::change_password`] on a blocking
-//! thread (`spawn_blocking`). Everything else is fast.
+//! Opening or creating a wallet file or an encrypted keystore runs a deliberately slow password
+//! KDF (0.1 to 0.3 s for the default PBKDF2 or Argon2id settings in release builds, seconds in
+//! debug builds). Callers on an async runtime must run [`KeyFile::encrypt`], [`KeyFile::decrypt`],
+//! [`KeyFile::change_password`], [`Wallet::unlock`], [`Wallet::lock`],
+//! [`Keystore::new_encrypted`] and [`Keystore::from_json_bytes`] on a blocking thread
+//! (`spawn_blocking`). Building a transfer verifies its signatures once (tens of microseconds
+//! per input); everything else is fast.
 
+pub mod build;
+pub mod coin_select;
 pub mod keyfile;
+pub mod keystore;
 pub mod mnemonic;
+pub mod proof;
+mod sealing;
 pub mod slip10;
+pub mod wallet;
 
+pub use build::{
+    BuildError, BuiltTransfer, KeySource, TransferRequest, build_record, build_transfer,
+    build_transfer_detailed,
+};
+pub use coin_select::{
+    Candidate, FeePolicy, Maturity, SelectError, Selection, SelectionOptions, TxShape, select_coins,
+};
 pub use keyfile::{Account, KdfParams, KdfPolicy, KeyFile, KeyFileError};
+pub use keystore::{Keystore, KeystoreError, Protection};
 pub use mnemonic::{Mnemonic, MnemonicError};
+pub use proof::{
+    ProofError, ProofFormatError, RecordProof, VerifiedRecord, verify_record_signature,
+};
 pub use slip10::{
     DerivationError, DerivationPath, ExtendedKey, account_path, derive_account, derive_ed25519,
 };
+pub use wallet::{Wallet, WalletAccount, WalletError};

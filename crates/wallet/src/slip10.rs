@@ -22,6 +22,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use ferrochain_core::SigningKey;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha512;
 use zeroize::{Zeroize, ZeroizeOnDrop};
@@ -260,18 +261,14 @@ impl ExtendedKey {
         &self.chain_code
     }
 
-    /// The Ed25519 signing key. `ed25519_zebra::SigningKey` is `Copy` and does not wipe itself:
-    /// call `zeroize()` on it when done.
-    pub fn signing_key(&self) -> ed25519_zebra::SigningKey {
-        ed25519_zebra::SigningKey::from(self.secret)
+    /// The Ed25519 signing key, as `ferrochain-core` signs with it.
+    pub fn signing_key(&self) -> SigningKey {
+        SigningKey::from_secret_bytes(self.secret)
     }
 
     /// The 32-byte Ed25519 public (verification) key.
     pub fn public_key(&self) -> [u8; 32] {
-        let mut sk = self.signing_key();
-        let vk = sk.verification_key();
-        sk.zeroize();
-        vk.into()
+        self.signing_key().public_key().to_bytes()
     }
 }
 
@@ -600,6 +597,25 @@ mod tests {
             assert_eq!(
                 derive_ed25519(&vec![1u8; len], &[]).unwrap_err(),
                 DerivationError::BadSeedLength { len }
+            );
+        }
+    }
+
+    #[test]
+    fn signing_key_is_core_key_and_matches_ed25519_zebra() {
+        let seed = hex::decode(VECTOR_1_SEED).unwrap();
+        for (path, _, _, _) in VECTOR_1 {
+            let key = derive_ed25519(&seed, path).unwrap();
+            let core_key = key.signing_key();
+            let zebra = ed25519_zebra::SigningKey::from(*key.secret());
+            let zebra_public: [u8; 32] = zebra.verification_key().into();
+            assert_eq!(core_key.public_key().to_bytes(), zebra_public);
+            assert_eq!(key.public_key(), zebra_public);
+            let msg = b"cross-check";
+            assert_eq!(
+                core_key.sign(msg).to_bytes(),
+                zebra.sign(msg).to_bytes(),
+                "same deterministic signature"
             );
         }
     }
