@@ -16,8 +16,8 @@
 //! async runtime, reads no clock and draws no randomness of its own: functions that need
 //! randomness take `rng: &mut impl rand_core::CryptoRng`, and times are parameters. Secrets held
 //! here (phrase, entropy, seeds, extended keys, derived encryption keys, decrypted plaintexts)
-//! are wiped from memory when dropped. The `ferrochain_core::SigningKey`s of a [`Wallet`] or
-//! [`Keystore`] are `ferrochain-core`'s type, which does not wipe itself yet.
+//! are wiped from memory when dropped, and so are the `ferrochain_core::SigningKey`s of a [`Wallet`] or
+//! [`Keystore`].
 //!
 //! ```
 //! use ferrochain_wallet::{Account, KdfParams, KdfPolicy, KeyFile, Mnemonic};
