@@ -369,3 +369,143 @@ impl Mempool {
         (a(received), a(spent))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use ferrochain_core::builder::ChainBuilder;
+    use ferrochain_core::spec::Allocation;
+    use ferrochain_core::{ChainSpec, SigningKey, Target, TxOut};
+
+    fn key(b: u8) -> SigningKey {
+        SigningKey::from_secret_bytes([b; 32])
+    }
+
+    fn chain() -> ChainBuilder {
+        let mut spec = ChainSpec::dev();
+        spec.initial_bits = Target::from_leading_zero_bits(8).to_compact();
+        for b in 1..=6u8 {
+            let address = key(b).public_key().pubkey_hash();
+            spec.genesis_allocations.push(Allocation {
+                address,
+                amount: Amount::from_units(1_000_000).unwrap(),
+            });
+        }
+        ChainBuilder::new(Network::new(spec).unwrap())
+    }
+
+    /// A transfer from key `from` paying `fee`.
+    fn pay(chain: &ChainBuilder, from: u8, fee: u64) -> Transaction {
+        let to = key(9).public_key().pubkey_hash();
+        let amount = Amount::from_units(1000).unwrap();
+        chain
+            .transfer(
+                &key(from),
+                to,
+                amount,
+                Amount::from_units(fee).unwrap(),
+                Vec::new(),
+                &mut Vec::new(),
+            )
+            .unwrap()
+    }
+
+    fn add(
+        pool: &mut Mempool,
+        chain: &ChainBuilder,
+        tx: &Transaction,
+    ) -> Result<Vec<Txid>, MempoolError> {
+        let entry = pool.check(tx, chain.utxos(), chain.height(), chain.network())?;
+        pool.insert(entry)
+    }
+
+    #[test]
+    fn a_full_pool_evicts_the_lowest_fee_rate_with_its_descendants() {
+        let chain = chain();
+        let low = pay(&chain, 1, 10);
+        let size = low.encoded_len();
+        // Room for exactly three transactions of this size.
+        let mut pool = Mempool::new(3 * size);
+        add(&mut pool, &chain, &low).unwrap();
+        // A child of `low`, spending its change.
+        let change = OutPoint {
+            txid: low.txid(),
+            vout: 1,
+        };
+        let child = Transaction::signed_transfer(
+            &[(change, &key(1))],
+            vec![TxOut {
+                amount: Amount::from_units(5000).unwrap(),
+                address: key(9).public_key().pubkey_hash(),
+            }],
+            Vec::new(),
+            &chain.network().genesis_hash(),
+        );
+        add(&mut pool, &chain, &child).unwrap();
+        add(&mut pool, &chain, &pay(&chain, 2, 500)).unwrap();
+        assert_eq!(pool.len(), 3);
+        // A richer newcomer evicts `low` and, with it, the child that spends its output.
+        let rich = pay(&chain, 3, 900);
+        let evicted = add(&mut pool, &chain, &rich).unwrap();
+        assert!(
+            evicted.contains(&low.txid()) && evicted.contains(&child.txid()),
+            "{evicted:?}"
+        );
+        assert!(pool.contains(&rich.txid()) && !pool.contains(&child.txid()));
+        assert!(pool.bytes() <= 3 * size);
+        add(&mut pool, &chain, &pay(&chain, 5, 600)).unwrap();
+        assert_eq!(pool.len(), 3);
+        // A newcomer paying less than everything there is refused, and nothing is evicted.
+        let poor = pay(&chain, 4, 1);
+        assert_eq!(add(&mut pool, &chain, &poor), Err(MempoolError::Full));
+        assert_eq!(pool.len(), 3);
+    }
+
+    #[test]
+    fn parents_come_before_richer_children_and_ties_go_by_arrival() {
+        let chain = chain();
+        let mut pool = Mempool::new(1 << 20);
+        let parent = pay(&chain, 1, 0);
+        add(&mut pool, &chain, &parent).unwrap();
+        let child = Transaction::signed_transfer(
+            &[(
+                OutPoint {
+                    txid: parent.txid(),
+                    vout: 1,
+                },
+                &key(1),
+            )],
+            vec![TxOut {
+                amount: Amount::from_units(1000).unwrap(),
+                address: key(9).public_key().pubkey_hash(),
+            }],
+            Vec::new(),
+            &chain.network().genesis_hash(),
+        );
+        add(&mut pool, &chain, &child).unwrap();
+        let (a, b) = (pay(&chain, 2, 0), pay(&chain, 3, 0));
+        add(&mut pool, &chain, &a).unwrap();
+        add(&mut pool, &chain, &b).unwrap();
+        let order: Vec<Txid> = pool.ordered().iter().map(|e| e.txid).collect();
+        // The child pays a huge fee but cannot precede its parent; zero-fee transactions go first-in first-out.
+        let pos = |t: &Transaction| order.iter().position(|x| *x == t.txid()).unwrap();
+        assert!(pos(&parent) < pos(&child));
+        assert_eq!(
+            order[0],
+            parent.txid(),
+            "first arrived, and no one pays more without depending on it"
+        );
+        assert!(pos(&a) < pos(&b));
+        // Removing the parent takes the child with it.
+        let removed = pool.remove_with_descendants(&parent.txid());
+        assert_eq!(removed.len(), 2);
+        assert!(
+            pool.spender(&OutPoint {
+                txid: parent.txid(),
+                vout: 1
+            })
+            .is_none()
+        );
+    }
+}
