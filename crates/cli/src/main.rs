@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use ferrochain_core::{ChainSpec, Network};
+use ferrochain_node::Config;
 
 /// A proof-of-work blockchain node, wallet, block explorer and network lab in one binary.
 #[derive(Debug, Parser)]
@@ -19,11 +20,166 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a node: chain, miner, HTTP API, seed routes and web UI (the default command).
+    Node(Box<NodeArgs>),
     /// Chain tools: print a chain spec, show a network's genesis.
     Chain {
         #[command(subcommand)]
         command: ChainCommand,
     },
+}
+
+/// `ferrochain node` flags. Flags override the config file and `FERROCHAIN_*` variables.
+#[derive(Debug, Default, clap::Args)]
+struct NodeArgs {
+    #[command(subcommand)]
+    command: Option<NodeCommand>,
+    /// Address and port to listen on [default: 127.0.0.1:5000].
+    #[arg(long, value_name = "ADDR:PORT")]
+    listen: Option<std::net::SocketAddr>,
+    /// Directory for the chain database and node keystore [default: ./ferrochain-data].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<std::path::PathBuf>,
+    /// Store the chain in PostgreSQL at this URL instead of SQLite.
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
+    /// The network: dev, lab, or a chain spec TOML file [default: dev].
+    #[arg(long, value_name = "dev|lab|FILE")]
+    network: Option<String>,
+    /// A peer to connect to (repeatable).
+    #[arg(long = "peer", value_name = "URL")]
+    peers: Vec<String>,
+    /// The URL other nodes reach this one at.
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
+    /// Mine continuously.
+    #[arg(long)]
+    mine: bool,
+    /// With --mine: one block every SECONDS.
+    #[arg(long, value_name = "SECONDS")]
+    mine_interval: Option<u64>,
+    /// Mining threads [default: all cores].
+    #[arg(long, value_name = "N")]
+    mine_threads: Option<usize>,
+    /// Where block rewards go [default: the node's own address].
+    #[arg(long, value_name = "ADDR")]
+    miner_address: Option<String>,
+    /// Bearer token allowing owner operations from anywhere (else loopback only).
+    #[arg(long, value_name = "TOKEN")]
+    api_token: Option<String>,
+    /// A TOML config file (see `ferrochain node init-config`).
+    #[arg(long, value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum NodeCommand {
+    /// Print every setting with its default and meaning, as a config file.
+    InitConfig,
+}
+
+impl NodeArgs {
+    /// The configuration: defaults < file < environment < flags.
+    fn config(&self) -> anyhow::Result<Config> {
+        let mut config = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                Config::from_toml(&text)?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(|name| std::env::var(name).ok())?;
+        if let Some(v) = self.listen {
+            config.listen = v;
+        }
+        if let Some(v) = &self.data_dir {
+            config.data_dir = v.clone();
+        }
+        if let Some(v) = &self.database {
+            config.database = Some(v.clone());
+        }
+        if let Some(v) = &self.network {
+            config.network = v.clone();
+        }
+        if !self.peers.is_empty() {
+            config.peers = self.peers.clone();
+        }
+        if let Some(v) = &self.public_url {
+            config.public_url = Some(v.clone());
+        }
+        if self.mine {
+            config.mine = true;
+        }
+        if let Some(v) = self.mine_interval {
+            config.mine_interval_secs = v;
+        }
+        if let Some(v) = self.mine_threads {
+            config.mine_threads = v;
+        }
+        if let Some(v) = &self.miner_address {
+            config.miner_address = Some(v.clone());
+        }
+        if let Some(v) = &self.api_token {
+            config.api_token = Some(v.clone());
+        }
+        Ok(config)
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+fn run_node(args: &NodeArgs) -> anyhow::Result<()> {
+    let config = args.config()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot listen on {} (is another node running there? use --listen)",
+                    config.listen
+                )
+            })?;
+        let addr = listener.local_addr()?;
+        let node =
+            tokio::task::spawn_blocking(move || ferrochain_node::Node::open(config)).await??;
+        eprintln!(
+            "ferrochain node on network {} (id {}), height {}, data in {}",
+            node.network().spec().name,
+            node.network().genesis_hash(),
+            node.state().tip().height,
+            node.config().data_dir.display()
+        );
+        eprintln!(
+            "listening on http://{addr}  (web UI, API at /api/v1, seed routes)  Ctrl-C stops"
+        );
+        ferrochain_node::serve(node, listener, shutdown_signal()).await?;
+        eprintln!("stopped");
+        anyhow::Ok(())
+    })
 }
 
 #[derive(Debug, Subcommand)]
@@ -86,27 +242,11 @@ fn run(cli: Cli) -> anyhow::Result<String> {
                 net.spec().genesis_allocations.len()
             )?;
         }
-        None => {
-            let net = Network::dev();
-            writeln!(out, "ferrochain {}", env!("CARGO_PKG_VERSION"))?;
-            writeln!(
-                out,
-                "The node (HTTP API, miner, web UI on http://127.0.0.1:5000) is not built yet."
-            )?;
-            writeln!(
-                out,
-                "What works today: the consensus core, and these commands:"
-            )?;
-            writeln!(
-                out,
-                "  ferrochain chain spec [dev|lab]        print a chain spec to start a private network"
-            )?;
-            writeln!(
-                out,
-                "  ferrochain chain genesis [dev|lab|FILE] show a network's genesis and id"
-            )?;
-            writeln!(out, "dev network id: {}", net.genesis_hash())?;
-        }
+        Some(Command::Node(args)) => match args.command {
+            Some(NodeCommand::InitConfig) => out.push_str(&Config::commented_toml()),
+            None => run_node(&args)?,
+        },
+        None => run_node(&NodeArgs::default())?,
     }
     Ok(out)
 }

@@ -1,0 +1,511 @@
+//! [`Node`]: the running node's shared handle — chain state, node-held keys, miner, events and peers — and the
+//! operations the HTTP surfaces share (submit, mine, pay from a held key, sign a record).
+//!
+//! Everything CPU-heavy or blocking (signature checks, database writes, key derivation, mining) runs on
+//! blocking threads (`spawn_blocking` or the miner's own threads), never on the async workers.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use ferrochain_core::{
+    Amount, Block, BlockHash, ChainSpec, Network, PubkeyHash, Transaction, Txid,
+};
+use ferrochain_state::postgres::PostgresStore;
+use ferrochain_state::sqlite::SqliteStore;
+use ferrochain_state::{BlockOutcome, State, StateConfig, StateError, Store};
+use ferrochain_wallet::KdfParams;
+use ferrochain_wallet::build::{BuildError, TransferRequest, build_record, build_transfer};
+use ferrochain_wallet::coin_select::{Candidate, FeePolicy, Maturity, SelectionOptions};
+use ferrochain_wallet::keystore::{Keystore, KeystoreError};
+use tokio::sync::broadcast;
+
+use crate::config::Config;
+use crate::events::Event;
+use crate::miner::Miner;
+use crate::peers::Peers;
+
+/// Why the node could not start or an operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The chain spec file could not be read or is invalid.
+    #[error("network {name:?}: {reason}")]
+    Network {
+        /// What was asked for.
+        name: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// The data directory could not be created or read.
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The chain state failed.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The node keystore failed.
+    #[error("node keystore: {0}")]
+    Keystore(#[from] KeystoreError),
+    /// Node-held keys are unavailable (not a `dev` chain and no wallet password).
+    #[error(
+        "node-held keys are disabled on this network: start the node with a wallet password (--config wallet_password or FERROCHAIN_WALLET_PASSWORD)"
+    )]
+    KeysDisabled,
+    /// The node holds no key for this address.
+    #[error(
+        "this node holds no key for {0}: sign the transaction yourself (a wallet file, /client/generate/transaction, or `ferrochain wallet send`)"
+    )]
+    NotHeld(String),
+    /// Building a transaction failed (funds, amounts, payload).
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    /// The miner address is not an address of this network.
+    #[error("miner address: {0}")]
+    MinerAddress(String),
+    /// Mining was stopped before a block was found (shutdown).
+    #[error("mining was interrupted")]
+    MiningInterrupted,
+    /// A blocking task failed to complete.
+    #[error("internal task failed: {0}")]
+    Task(String),
+}
+
+/// The shared node. Cheap to clone.
+#[derive(Clone)]
+pub struct Node {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    network: Network,
+    state: State,
+    keystore: Option<Mutex<Keystore>>,
+    keystore_path: PathBuf,
+    miner_address: PubkeyHash,
+    events: broadcast::Sender<Event>,
+    /// Bumped on every change of the active tip, so miners notice at once.
+    tip_generation: AtomicU64,
+    miner: Miner,
+    peers: Peers,
+    started_ms: u64,
+    closing: tokio::sync::watch::Sender<bool>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("network", &self.inner.network.spec().name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads the network named in the config: a preset or a chain spec file.
+///
+/// # Errors
+/// [`NodeError::Network`].
+pub fn load_network(name: &str) -> Result<Network, NodeError> {
+    let err = |reason: String| NodeError::Network {
+        name: name.to_string(),
+        reason,
+    };
+    let spec = match ChainSpec::preset(name) {
+        Some(spec) => spec,
+        None => {
+            let text = std::fs::read_to_string(name).map_err(|e| {
+                err(format!(
+                    "not a preset (dev, lab) and not a readable chain spec file: {e}"
+                ))
+            })?;
+            ChainSpec::from_toml(&text).map_err(|e| err(e.to_string()))?
+        }
+    };
+    Network::new(spec).map_err(|e| err(e.to_string()))
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn open_store(config: &Config) -> Result<Box<dyn Store>, NodeError> {
+    Ok(match &config.database {
+        Some(url) => Box::new(PostgresStore::connect(url).map_err(StateError::from)?),
+        None => Box::new(
+            SqliteStore::open_path(&config.data_dir.join("chain.sqlite"))
+                .map_err(StateError::from)?,
+        ),
+    })
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&tmp)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
+impl Node {
+    /// Opens the node: network, data directory, chain state, keystore (creating the node's own miner address on
+    /// first start) and miner. Blocking: call it from `spawn_blocking` or before the runtime serves.
+    ///
+    /// # Errors
+    /// [`NodeError`] with a message saying what to fix.
+    pub fn open(config: Config) -> Result<Node, NodeError> {
+        let network = load_network(&config.network)?;
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| NodeError::DataDir {
+            path: config.data_dir.clone(),
+            source,
+        })?;
+        let state_config = StateConfig {
+            mempool_max_bytes: config.mempool_max_bytes,
+            ..StateConfig::default()
+        };
+        let state = State::open(network.clone(), open_store(&config)?, state_config)?;
+        let keystore_path = config
+            .data_dir
+            .join(format!("keystore-{}.json", network.spec().name));
+        let is_dev = network.spec().name == "dev";
+        let mut rng = rand::rng();
+        let keystore = if keystore_path.exists() {
+            let bytes = std::fs::read(&keystore_path).map_err(|source| NodeError::DataDir {
+                path: keystore_path.clone(),
+                source,
+            })?;
+            match (is_dev, config.wallet_password.as_deref()) {
+                (true, p) => Some(Keystore::from_json_bytes(&bytes, &network, p)?),
+                (false, Some(p)) => Some(Keystore::from_json_bytes(&bytes, &network, Some(p))?),
+                (false, None) => None,
+            }
+        } else if is_dev {
+            Some(Keystore::new_dev(&network)?)
+        } else if let Some(p) = config.wallet_password.as_deref() {
+            Some(Keystore::new_encrypted(
+                &network,
+                p,
+                KdfParams::pbkdf2_default(),
+                &mut rng,
+            )?)
+        } else {
+            None
+        };
+        let keystore = keystore.map(Mutex::new);
+        let miner_address = match (&config.miner_address, &keystore) {
+            (Some(a), _) => network
+                .parse_address(a)
+                .map_err(|e| NodeError::MinerAddress(e.to_string()))?,
+            (None, Some(ks)) => {
+                let mut ks = ks.lock().unwrap_or_else(|p| p.into_inner());
+                let address = match ks.addresses().first() {
+                    Some(a) => a.to_string(),
+                    None => ks.generate(&mut rng)?,
+                };
+                write_atomically(&keystore_path, &ks.to_json_bytes()).map_err(|source| {
+                    NodeError::DataDir {
+                        path: keystore_path.clone(),
+                        source,
+                    }
+                })?;
+                network
+                    .parse_address(&address)
+                    .map_err(|e| NodeError::MinerAddress(e.to_string()))?
+            }
+            (None, None) => {
+                return Err(NodeError::MinerAddress(
+                    "no --miner-address given and node-held keys are disabled (no wallet password)"
+                        .into(),
+                ));
+            }
+        };
+        let (events, _) = broadcast::channel(1024);
+        let threads = if config.mine_threads == 0 {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        } else {
+            config.mine_threads
+        };
+        let peers = Peers::new(&config);
+        Ok(Node {
+            inner: Arc::new(Inner {
+                miner: Miner::new(threads),
+                peers,
+                config,
+                network,
+                state,
+                keystore,
+                keystore_path,
+                miner_address,
+                events,
+                tip_generation: AtomicU64::new(0),
+                started_ms: now_ms(),
+                closing: tokio::sync::watch::channel(false).0,
+            }),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The network.
+    pub fn network(&self) -> &Network {
+        &self.inner.network
+    }
+
+    /// The chain state.
+    pub fn state(&self) -> &State {
+        &self.inner.state
+    }
+
+    /// The miner.
+    pub fn miner(&self) -> &Miner {
+        &self.inner.miner
+    }
+
+    /// The peers.
+    pub fn peers(&self) -> &Peers {
+        &self.inner.peers
+    }
+
+    /// Where this node's block rewards go by default.
+    pub fn miner_address(&self) -> PubkeyHash {
+        self.inner.miner_address
+    }
+
+    /// When the node started (ms since the Unix epoch).
+    pub fn started_ms(&self) -> u64 {
+        self.inner.started_ms
+    }
+
+    /// A receiver of node events (new blocks, transactions, reorgs).
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.inner.events.subscribe()
+    }
+
+    /// Publishes an event (no receivers is fine).
+    pub fn publish(&self, event: Event) {
+        let _ = self.inner.events.send(event);
+    }
+
+    /// Starts shutting down: mining stops within a chunk and event streams end.
+    pub fn close(&self) {
+        self.inner.miner.signal_shutdown();
+        self.inner.closing.send_replace(true);
+    }
+
+    /// A receiver that turns `true` when the node starts shutting down.
+    pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.inner.closing.subscribe()
+    }
+
+    /// A counter that changes whenever the active tip changes.
+    pub fn tip_generation(&self) -> u64 {
+        self.inner.tip_generation.load(Ordering::Acquire)
+    }
+
+    /// Runs blocking work off the async workers.
+    ///
+    /// # Errors
+    /// [`NodeError::Task`] if the task panicked.
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(Node) -> T + Send + 'static,
+    ) -> Result<T, NodeError> {
+        let node = self.clone();
+        tokio::task::spawn_blocking(move || f(node))
+            .await
+            .map_err(|e| NodeError::Task(e.to_string()))
+    }
+
+    /// Validates and stores a block (blocking), publishing events and bumping the tip generation.
+    ///
+    /// # Errors
+    /// [`NodeError::State`] with the reason the block was refused.
+    pub fn submit_block(&self, block: Block) -> Result<BlockOutcome, NodeError> {
+        let outcome = self.inner.state.submit_block(block)?;
+        if let BlockOutcome::Connected(r) = &outcome {
+            self.inner.tip_generation.fetch_add(1, Ordering::AcqRel);
+            if !r.disconnected.is_empty() {
+                self.publish(Event::Reorg {
+                    disconnected: r.disconnected.clone(),
+                    connected: r.connected.clone(),
+                });
+            }
+            for hash in &r.connected {
+                if let Some(rec) = self.inner.state.header(hash) {
+                    self.publish(Event::Block {
+                        hash: *hash,
+                        height: rec.header.height.0,
+                    });
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Validates a transaction and adds it to the mempool (blocking), publishing an event.
+    ///
+    /// # Errors
+    /// [`NodeError::State`] with the reason it was refused.
+    pub fn submit_transaction(&self, tx: Transaction) -> Result<Txid, NodeError> {
+        let txid = self.inner.state.submit_transaction(tx)?;
+        self.publish(Event::Transaction { txid });
+        Ok(txid)
+    }
+
+    fn keystore(&self) -> Result<MutexGuard<'_, Keystore>, NodeError> {
+        let ks = self
+            .inner
+            .keystore
+            .as_ref()
+            .ok_or(NodeError::KeysDisabled)?;
+        Ok(ks.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Creates a node-held key and returns its address (blocking: writes the keystore).
+    ///
+    /// # Errors
+    /// [`NodeError::KeysDisabled`], [`NodeError::Keystore`], [`NodeError::DataDir`].
+    pub fn new_held_address(&self) -> Result<String, NodeError> {
+        let mut ks = self.keystore()?;
+        let address = ks.generate(&mut rand::rng())?;
+        write_atomically(&self.inner.keystore_path, &ks.to_json_bytes()).map_err(|source| {
+            NodeError::DataDir {
+                path: self.inner.keystore_path.clone(),
+                source,
+            }
+        })?;
+        Ok(address)
+    }
+
+    /// The addresses of node-held keys (empty when keys are disabled).
+    pub fn held_addresses(&self) -> Vec<String> {
+        self.keystore()
+            .map(|ks| ks.addresses().iter().map(|a| a.to_string()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Whether the node holds the key of `address`.
+    pub fn holds(&self, address: &str) -> bool {
+        self.keystore()
+            .is_ok_and(|ks| ks.get_signing_key(address).is_ok())
+    }
+
+    /// Builds and signs a transfer from a node-held key (blocking). Zero fee by default (the `dev` chain's
+    /// seed-compatible arithmetic), spending unconfirmed change if needed.
+    ///
+    /// # Errors
+    /// [`NodeError::NotHeld`], [`NodeError::Build`] (insufficient funds, bad amount), [`NodeError::State`].
+    pub fn pay_from_held(
+        &self,
+        from: &str,
+        to: PubkeyHash,
+        amount: Amount,
+        fee: Amount,
+        payload: Vec<u8>,
+    ) -> Result<Transaction, NodeError> {
+        let from_hash = self
+            .inner
+            .network
+            .parse_address(from)
+            .map_err(|e| NodeError::MinerAddress(e.to_string()))?;
+        let ks = self.keystore()?;
+        if ks.get_signing_key(from).is_err() {
+            return Err(NodeError::NotHeld(from.to_string()));
+        }
+        let state = &self.inner.state;
+        let confirmed_tip = state.tip().height;
+        let candidates: Vec<Candidate> = state
+            .spendable(&from_hash)?
+            .into_iter()
+            .map(|(op, e)| {
+                if e.height.0 > confirmed_tip.0 {
+                    Candidate::unconfirmed(op, e)
+                } else {
+                    Candidate::confirmed(op, e)
+                }
+            })
+            .collect();
+        let options = SelectionOptions {
+            allow_unconfirmed: true,
+            maturity: Some(Maturity::for_next_block(&self.inner.network, confirmed_tip)),
+            ..SelectionOptions::default()
+        };
+        let request = TransferRequest::new(vec![(to, amount)], FeePolicy::Fixed(fee))
+            .with_payload(payload)
+            .with_change_address(from_hash)
+            .with_options(options);
+        let tx = build_transfer(&*ks, &candidates, &request, &self.inner.network)?;
+        Ok(tx)
+    }
+
+    /// Signs a record of `payload` with a node-held key (blocking).
+    ///
+    /// # Errors
+    /// [`NodeError::NotHeld`], [`NodeError::Build`].
+    pub fn record_from_held(
+        &self,
+        author: &str,
+        payload: Vec<u8>,
+    ) -> Result<Transaction, NodeError> {
+        let ks = self.keystore()?;
+        let key = ks
+            .get_signing_key(author)
+            .map_err(|_| NodeError::NotHeld(author.to_string()))?;
+        Ok(build_record(key, payload, now_ms(), &self.inner.network)?)
+    }
+
+    /// Mines one block on the current tip with at most `max_txs` mempool transactions, paying `reward_to`,
+    /// and submits it (blocking; uses the miner's threads). Returns the block.
+    ///
+    /// # Errors
+    /// [`NodeError::MiningInterrupted`] on shutdown, [`NodeError::State`] if the block is refused.
+    pub fn mine_one(&self, reward_to: PubkeyHash, max_txs: usize) -> Result<Block, NodeError> {
+        self.mine_one_until(reward_to, max_txs, &AtomicBool::new(false))
+    }
+
+    /// [`Node::mine_one`], abandoned when `cancel` is set.
+    ///
+    /// # Errors
+    /// As [`Node::mine_one`].
+    pub fn mine_one_until(
+        &self,
+        reward_to: PubkeyHash,
+        max_txs: usize,
+        cancel: &AtomicBool,
+    ) -> Result<Block, NodeError> {
+        loop {
+            let block = self.inner.miner.mine(self, reward_to, max_txs, cancel)?;
+            let Some(block) = block else { continue }; // the tip moved: start again on the new one
+            match self.submit_block(block.clone()) {
+                Ok(BlockOutcome::Connected(_)) => return Ok(block),
+                // Someone else's block won the race at this height: mine on top of the new tip.
+                Ok(_) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The hash of the active block at `height`.
+    pub fn hash_at(&self, height: u64) -> Option<BlockHash> {
+        self.inner.state.hash_at(ferrochain_core::Height(height))
+    }
+}
