@@ -5,6 +5,8 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::process::ExitCode;
 
+mod wallet_cmd;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use ferrochain_core::{ChainSpec, Network};
@@ -22,6 +24,8 @@ struct Cli {
 enum Command {
     /// Run a node: chain, miner, HTTP API, seed routes and web UI (the default command).
     Node(Box<NodeArgs>),
+    /// The command-line wallet: keys from a recovery phrase in an encrypted file; talks to a node.
+    Wallet(Box<wallet_cmd::WalletArgs>),
     /// Chain tools: print a chain spec, show a network's genesis.
     Chain {
         #[command(subcommand)]
@@ -246,6 +250,7 @@ fn run(cli: Cli) -> anyhow::Result<String> {
             Some(NodeCommand::InitConfig) => out.push_str(&Config::commented_toml()),
             None => run_node(&args)?,
         },
+        Some(Command::Wallet(args)) => out.push_str(&wallet_cmd::run(&args)?),
         None => run_node(&NodeArgs::default())?,
     }
     Ok(out)
@@ -260,7 +265,10 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            match e.downcast_ref::<wallet_cmd::CliError>() {
+                Some(cli) => ExitCode::from(cli.exit_code()),
+                None => ExitCode::FAILURE,
+            }
         }
     }
 }

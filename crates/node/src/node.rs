@@ -145,7 +145,12 @@ fn open_store(config: &Config) -> Result<Box<dyn Store>, NodeError> {
     })
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes a file atomically (temporary file, fsync, rename) with owner-only permissions: a crash leaves the
+/// old file or the new one, and other users cannot read it.
+///
+/// # Errors
+/// The I/O error.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
     {
         use std::io::Write;
