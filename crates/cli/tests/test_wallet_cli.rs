@@ -1,0 +1,295 @@
+//! The command-line wallet against a real node process: create two wallets, mine to the first, send to the
+//! second, sign a record, see balances and history, verify the record's proof offline — and the exit code and
+//! message of each error (no funds, bad address, another network's address, wrong password, node unreachable).
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ferrochain");
+
+/// A node process, killed when dropped.
+struct NodeProcess {
+    child: Child,
+    url: String,
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn http(method: &str, url: &str, body: Option<serde_json::Value>) -> (u16, serde_json::Value) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = reqwest::Client::new();
+        let req = match method {
+            "POST" => client
+                .post(url)
+                .json(&body.unwrap_or(serde_json::json!({}))),
+            _ => client.get(url),
+        };
+        match req.send().await {
+            Ok(r) => {
+                let status = r.status().as_u16();
+                (status, r.json().await.unwrap_or(serde_json::Value::Null))
+            }
+            Err(_) => (0, serde_json::Value::Null),
+        }
+    })
+}
+
+fn start_node(dir: &Path) -> NodeProcess {
+    let port = free_port();
+    let child = Command::new(BIN)
+        .args([
+            "node",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--mine-threads",
+            "1",
+            "--data-dir",
+        ])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let start = Instant::now();
+    while http("GET", &format!("{url}/api/v1/status"), None).0 != 200 {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the node did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    NodeProcess { child, url }
+}
+
+/// Runs `ferrochain wallet ARGS` in `dir` with the password in the environment.
+fn wallet(dir: &Path, password: &str, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .current_dir(dir)
+        .env("FERROCHAIN_PASSWORD", password)
+        .arg("wallet")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "failed: {stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn fails(out: &Output, code: i32, message: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "stderr: {stderr}");
+    assert!(
+        stderr.contains(message),
+        "{stderr:?} does not say {message:?}"
+    );
+}
+
+fn address_of(new_output: &str) -> String {
+    new_output
+        .lines()
+        .find_map(|l| l.strip_prefix("address: "))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+fn mine(node: &NodeProcess, address: &str, blocks: u64) {
+    let (status, body) = http(
+        "POST",
+        &format!("{}/api/v1/mine", node.url),
+        Some(serde_json::json!({"blocks": blocks, "address": address})),
+    );
+    assert_eq!(status, 200, "{body}");
+}
+
+#[test]
+fn a_wallet_round_trip_against_a_real_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start_node(&dir.path().join("node"));
+    let n = ["--node", node.url.as_str()];
+    let alice_new = ok(&wallet(
+        dir.path(),
+        "alice-pw",
+        &["new", "--file", "alice.json"],
+    ));
+    assert!(alice_new.contains("write it down"));
+    let phrase_words = alice_new.lines().nth(2).unwrap().split_whitespace().count();
+    assert_eq!(phrase_words, 24);
+    let alice = address_of(&alice_new);
+    let bob = address_of(&ok(&wallet(
+        dir.path(),
+        "bob-pw",
+        &["new", "--file", "bob.json"],
+    )));
+    // The file holds no phrase and no secret in clear.
+    let file = std::fs::read_to_string(dir.path().join("alice.json")).unwrap();
+    for word in alice_new
+        .lines()
+        .nth(2)
+        .unwrap()
+        .split_whitespace()
+        .filter(|w| w.len() >= 5)
+    {
+        assert!(
+            !file.contains(word),
+            "the phrase word {word} is in the file"
+        );
+    }
+
+    mine(&node, &alice, 2);
+    let balance = ok(&wallet(
+        dir.path(),
+        "alice-pw",
+        &[&["balance", "--file", "alice.json"][..], &n].concat(),
+    ));
+    assert!(balance.contains("total: 20 FERRO"), "{balance}");
+
+    let sent = ok(&wallet(
+        dir.path(),
+        "alice-pw",
+        &[
+            &[
+                "send",
+                "--file",
+                "alice.json",
+                "--to",
+                &bob,
+                "--amount",
+                "3.5",
+                "--fee",
+                "0.01",
+                "--memo",
+                "rent",
+            ][..],
+            &n,
+        ]
+        .concat(),
+    ));
+    assert!(sent.contains("sent 3.5 FERRO"), "{sent}");
+    let recorded = ok(&wallet(
+        dir.path(),
+        "alice-pw",
+        &[
+            &[
+                "record",
+                "--file",
+                "alice.json",
+                "--content",
+                "lot 7: inspected",
+            ][..],
+            &n,
+        ]
+        .concat(),
+    ));
+    let record_txid = recorded.split_whitespace().last().unwrap().to_string();
+    // Pending before the block: bob sees it as pending only.
+    let bob_balance = ok(&wallet(
+        dir.path(),
+        "bob-pw",
+        &[&["balance", "--file", "bob.json"][..], &n].concat(),
+    ));
+    assert!(
+        bob_balance.contains("total: 0 FERRO (pending 3.5)"),
+        "{bob_balance}"
+    );
+    mine(&node, &bob, 1);
+    let bob_balance = ok(&wallet(
+        dir.path(),
+        "bob-pw",
+        &[&["balance", "--file", "bob.json"][..], &n].concat(),
+    ));
+    // 3.5 received + 10 subsidy + 0.01 fee of the block bob mined.
+    assert!(bob_balance.contains("total: 13.51 FERRO"), "{bob_balance}");
+    let alice_balance = ok(&wallet(
+        dir.path(),
+        "alice-pw",
+        &[&["balance", "--file", "alice.json"][..], &n].concat(),
+    ));
+    assert!(
+        alice_balance.contains("total: 16.49 FERRO"),
+        "{alice_balance}"
+    );
+    let history = ok(&wallet(
+        dir.path(),
+        "alice-pw",
+        &[&["history", "--file", "alice.json"][..], &n].concat(),
+    ));
+    assert!(history.contains(&record_txid), "{history}");
+    let verified = ok(&wallet(
+        dir.path(),
+        "alice-pw",
+        &[&["verify-record", "--txid", &record_txid][..], &n].concat(),
+    ));
+    assert!(
+        verified.contains("lot 7: inspected") && verified.contains(&alice),
+        "{verified}"
+    );
+
+    // Errors: each with its exit code and a message saying what is wrong.
+    let send = |pw: &str, to: &str, amount: &str, node_url: &str| {
+        wallet(
+            dir.path(),
+            pw,
+            &[
+                "send", "--file", "bob.json", "--to", to, "--amount", amount, "--node", node_url,
+            ],
+        )
+    };
+    fails(
+        &send("bob-pw", &alice, "1000", &node.url),
+        5,
+        "insufficient",
+    );
+    let typo = format!("{}x", &alice[..alice.len() - 1]);
+    fails(
+        &send("bob-pw", &typo, "1", &node.url),
+        6,
+        "not a valid address",
+    );
+    let lab_address = ferrochain_core::PubkeyHash::from_bytes([7; 20])
+        .to_address("lab")
+        .unwrap();
+    fails(
+        &send("bob-pw", &lab_address, "1", &node.url),
+        6,
+        "another network",
+    );
+    fails(&send("wrong", &alice, "1", &node.url), 3, "wrong password");
+    fails(
+        &send("bob-pw", &alice, "1", "http://127.0.0.1:1"),
+        4,
+        "cannot reach the node",
+    );
+    fails(
+        &wallet(dir.path(), "x", &["balance", "--file", "missing.json"]),
+        7,
+        "cannot read wallet file",
+    );
+}
