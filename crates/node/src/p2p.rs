@@ -150,10 +150,7 @@ impl From<PeerError> for crate::api::ApiError {
     }
 }
 
-/// Describes a network for messages: its name (when known) and genesis hash.
-pub(crate) fn describe_network(name: Option<&str>, id: &ferrochain_core::BlockHash) -> String {
-    match name {
-        Some(name) => format!("{name:?} (genesis {id})"),
-        None => format!("with genesis {id}"),
-    }
+/// This node's own URL (`config.public_url()`), normalised.
+pub(crate) fn own_url(node: &crate::node::Node) -> Option<String> {
+    crate::peers::normalize_url(&node.config().public_url())
 }

@@ -11,8 +11,9 @@ use serde::de::DeserializeOwned;
 use super::wire::{BlocksGetRequest, BlocksResponse, Handshake, HeadersResponse, PeersResponse};
 use super::{
     AGENT, CONNECT_TIMEOUT, MAX_BLOCKS_RESPONSE_BYTES, MAX_SMALL_RESPONSE_BYTES, PeerError,
-    REQUEST_TIMEOUT,
+    REQUEST_TIMEOUT, own_url,
 };
+use crate::node::Node;
 use crate::peers::normalize_url;
 
 /// An HTTP client for one peer.
@@ -36,15 +37,20 @@ fn chain(e: &dyn std::error::Error) -> String {
 }
 
 impl PeerClient {
-    /// A client for the peer at `url` (normalised with [`normalize_url`]); `max_block_bytes` is the network's
-    /// largest block, which sets how much of a blocks answer is read.
+    /// A client of `node` for the peer at `url` (normalised with [`normalize_url`]); the network's largest
+    /// block sets how much of a blocks answer is read.
     ///
     /// # Errors
-    /// [`PeerError::BadUrl`], or [`PeerError::Local`] if the HTTP client cannot be built.
-    pub fn new(url: &str, max_block_bytes: usize) -> Result<PeerClient, PeerError> {
+    /// [`PeerError::BadUrl`], [`PeerError::Itself`] for `node`'s own URL, or [`PeerError::Local`] if the HTTP
+    /// client cannot be built.
+    pub fn new(node: &Node, url: &str) -> Result<PeerClient, PeerError> {
+        let max_block_bytes = node.network().spec().max_block_bytes as usize;
         let url = normalize_url(url).ok_or_else(|| PeerError::BadUrl(url.to_string()))?;
         if reqwest::Url::parse(&url).is_err() {
             return Err(PeerError::BadUrl(url));
+        }
+        if Some(&url) == own_url(node).as_ref() {
+            return Err(PeerError::Itself(url));
         }
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
@@ -125,6 +131,21 @@ impl PeerClient {
     pub async fn hello(&self) -> Result<Handshake, PeerError> {
         let req = self.http.get(format!("{}/p2p/v1/handshake", self.url));
         self.call(req, MAX_SMALL_RESPONSE_BYTES).await
+    }
+
+    /// [`PeerClient::hello`], checked: the peer must be on `node`'s network and protocol, and must not announce
+    /// `node`'s own URL (`node` reached under another name).
+    ///
+    /// # Errors
+    /// [`PeerError::WrongNetwork`], [`PeerError::WrongProtocol`], [`PeerError::Itself`], and the transport's
+    /// errors.
+    pub async fn hello_checked(&self, node: &Node) -> Result<Handshake, PeerError> {
+        let theirs = self.hello().await?;
+        theirs.check_compatible(node)?;
+        if theirs.url.as_deref().and_then(normalize_url) == own_url(node) {
+            return Err(PeerError::Itself(self.url.clone()));
+        }
+        Ok(theirs)
     }
 
     /// `POST /p2p/v1/handshake`: introduces this node (asking the peer to add `ours.url`) and returns the

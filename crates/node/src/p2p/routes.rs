@@ -21,12 +21,12 @@ use super::wire::{
 };
 use super::{
     MAX_BLOCKS_PER_RESPONSE, MAX_BLOCKS_RESPONSE_BYTES, MAX_HEADERS_PER_RESPONSE,
-    MAX_LOCATOR_HASHES, PROTOCOL_VERSION, PeerError, describe_network,
+    MAX_LOCATOR_HASHES, PeerError, own_url,
 };
 use crate::api::ApiError;
 use crate::api::extract::Body;
 use crate::node::Node;
-use crate::peers::{MAX_PEERS, Seen, normalize_url};
+use crate::peers::{MAX_PEERS, normalize_url};
 
 /// How long the handshake route waits for the caller's own URL to answer before giving up on adding it.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -56,44 +56,6 @@ fn parse_hash(text: &str) -> Result<BlockHash, ApiError> {
     })
 }
 
-/// What a handshake says, as the peer list stores it.
-pub(crate) fn seen(h: &Handshake) -> Seen {
-    Seen {
-        network_id: h.network_id,
-        protocol_version: h.protocol_version,
-        agent: h.agent.clone(),
-        tip_hash: h.tip.hash,
-        tip_height: h.tip.height,
-        chain_work: h.tip.chain_work,
-    }
-}
-
-/// Checks that a handshake is from this node's network and protocol.
-///
-/// # Errors
-/// [`PeerError::WrongNetwork`], [`PeerError::WrongProtocol`].
-pub(crate) fn check_compatible(node: &Node, theirs: &Handshake) -> Result<(), PeerError> {
-    let ours = node.network().genesis_hash();
-    if theirs.network_id != ours {
-        return Err(PeerError::WrongNetwork {
-            ours: describe_network(Some(&node.network().spec().name), &ours),
-            theirs: describe_network(theirs.network.as_deref(), &theirs.network_id),
-        });
-    }
-    if theirs.protocol_version != PROTOCOL_VERSION {
-        return Err(PeerError::WrongProtocol {
-            ours: PROTOCOL_VERSION,
-            theirs: theirs.protocol_version,
-        });
-    }
-    Ok(())
-}
-
-/// This node's own URL, normalised.
-pub(crate) fn own_url(node: &Node) -> Option<String> {
-    normalize_url(&node.config().public_url())
-}
-
 async fn hello(State(node): State<Node>) -> Json<Handshake> {
     Json(Handshake::of(&node, Some(node.config().public_url())))
 }
@@ -102,17 +64,17 @@ async fn handshake(
     State(node): State<Node>,
     Body(theirs): Body<Handshake>,
 ) -> Result<Json<Handshake>, ApiError> {
-    check_compatible(&node, &theirs)?;
+    theirs.check_compatible(&node)?;
     if let Some(raw) = theirs.url.as_deref().filter(|u| !u.trim().is_empty()) {
         let url = normalize_url(raw).ok_or_else(|| PeerError::BadUrl(raw.to_string()))?;
         if Some(&url) != own_url(&node).as_ref() {
             if node.peers().contains(&url) {
-                node.peers().record_seen(&url, &seen(&theirs), false);
+                node.peers().record_seen(&url, &theirs.seen(), false);
             } else if node.peers().len() < MAX_PEERS {
                 // Only a URL that answers, on this network, becomes a peer: anyone can send a handshake.
                 match tokio::time::timeout(PROBE_TIMEOUT, probe(&node, &url)).await {
                     Ok(Ok(probed)) => {
-                        node.peers().record_seen(&url, &seen(&probed), true);
+                        node.peers().record_seen(&url, &probed.seen(), true);
                         tracing::info!(peer = %url, "peer added by its handshake");
                     }
                     Ok(Err(e)) => tracing::info!(peer = %url, error = %e, "not adding peer"),
@@ -124,12 +86,9 @@ async fn handshake(
     Ok(Json(Handshake::of(&node, Some(node.config().public_url()))))
 }
 
-/// Asks `url` who it is and checks it is on this network.
+/// Asks `url` who it is and checks it is on this network and is not this node under another name.
 async fn probe(node: &Node, url: &str) -> Result<Handshake, PeerError> {
-    let client = PeerClient::new(url, node.network().spec().max_block_bytes as usize)?;
-    let theirs = client.hello().await?;
-    check_compatible(node, &theirs)?;
-    Ok(theirs)
+    PeerClient::new(node, url)?.hello_checked(node).await
 }
 
 async fn headers(

@@ -25,7 +25,6 @@ use ferrochain_state::{BlockOutcome, StateError};
 use futures::StreamExt;
 
 use super::client::PeerClient;
-use super::routes::{check_compatible, own_url, seen};
 use super::wire::{Handshake, TipInfo};
 use super::{MAX_BLOCKS_PER_RESPONSE, MAX_HEADERS_PER_RESPONSE, PeerError, RESOLVE_CONCURRENCY};
 use crate::node::{Node, NodeError, now_ms};
@@ -103,10 +102,6 @@ pub fn locator_heights(tip: u64) -> Vec<u64> {
     }
 }
 
-fn max_block_bytes(node: &Node) -> usize {
-    node.network().spec().max_block_bytes as usize
-}
-
 fn local(e: NodeError) -> PeerError {
     PeerError::Local(e.to_string())
 }
@@ -125,25 +120,17 @@ fn invalid(reason: impl Into<String>) -> PeerError {
 /// [`PeerError::BadUrl`], [`PeerError::Itself`], [`PeerError::Unreachable`], [`PeerError::WrongNetwork`],
 /// [`PeerError::WrongProtocol`], and the transport's errors.
 pub async fn register_peer(node: &Node, url: &str) -> Result<PeerInfo, PeerError> {
-    let client = PeerClient::new(url, max_block_bytes(node))?;
+    let client = PeerClient::new(node, url)?;
     let url = client.url().to_string();
-    let own = own_url(node);
-    if Some(&url) == own.as_ref() {
-        return Err(PeerError::Itself(url));
-    }
     let result = async {
-        let mut theirs = client.hello().await?;
-        check_compatible(node, &theirs)?;
-        if theirs.url.as_deref().and_then(crate::peers::normalize_url) == own {
-            return Err(PeerError::Itself(url.clone()));
-        }
+        let mut theirs = client.hello_checked(node).await?;
         let ours = Handshake::of(node, Some(node.config().public_url()));
         match client.handshake(&ours).await {
             Ok(answer) => theirs = answer,
             Err(e) => tracing::warn!(peer = %url, error = %e, "the peer did not take this node's handshake"),
         }
         node.peers()
-            .record_seen(&url, &seen(&theirs), true)
+            .record_seen(&url, &theirs.seen(), true)
             .ok_or_else(|| PeerError::Local("the peer list refused the peer".into()))
     }
     .await;
@@ -173,11 +160,8 @@ pub async fn sync_with_options(
     url: &str,
     options: SyncOptions,
 ) -> Result<SyncReport, PeerError> {
-    let client = PeerClient::new(url, max_block_bytes(node))?;
+    let client = PeerClient::new(node, url)?;
     let url = client.url().to_string();
-    if Some(&url) == own_url(node).as_ref() {
-        return Err(PeerError::Itself(url));
-    }
     let result = Sync::new(node, &client, options.clamped()).run().await;
     match &result {
         Ok(report) => {
@@ -260,11 +244,10 @@ impl<'a> Sync<'a> {
     }
 
     async fn run(mut self) -> Result<SyncReport, PeerError> {
-        let theirs = self.client.hello().await?;
-        check_compatible(self.node, &theirs)?;
+        let theirs = self.client.hello_checked(self.node).await?;
         self.node
             .peers()
-            .record_seen(self.client.url(), &seen(&theirs), false);
+            .record_seen(self.client.url(), &theirs.seen(), false);
         let locator = self
             .node
             .blocking(|node| {

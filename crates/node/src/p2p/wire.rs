@@ -5,7 +5,9 @@
 
 use ferrochain_core::{BlockHash, Work};
 
+use super::PeerError;
 use crate::node::Node;
+use crate::peers::Seen;
 
 /// A node's tip as it announces it.
 #[derive(
@@ -66,6 +68,49 @@ impl Handshake {
             url,
             agent: super::AGENT.to_string(),
         }
+    }
+}
+
+impl Handshake {
+    /// Checks that this handshake is from `node`'s network and protocol.
+    ///
+    /// # Errors
+    /// [`PeerError::WrongNetwork`] (naming both networks), [`PeerError::WrongProtocol`].
+    pub fn check_compatible(&self, node: &Node) -> Result<(), PeerError> {
+        let ours = node.network().genesis_hash();
+        if self.network_id != ours {
+            return Err(PeerError::WrongNetwork {
+                ours: describe_network(Some(&node.network().spec().name), &ours),
+                theirs: describe_network(self.network.as_deref(), &self.network_id),
+            });
+        }
+        if self.protocol_version != super::PROTOCOL_VERSION {
+            return Err(PeerError::WrongProtocol {
+                ours: super::PROTOCOL_VERSION,
+                theirs: self.protocol_version,
+            });
+        }
+        Ok(())
+    }
+
+    /// What this handshake says, as the peer list stores it.
+    pub fn seen(&self) -> Seen {
+        Seen {
+            network_id: self.network_id,
+            protocol_version: self.protocol_version,
+            agent: self.agent.clone(),
+            tip_hash: self.tip.hash,
+            tip_height: self.tip.height,
+            chain_work: self.tip.chain_work,
+        }
+    }
+}
+
+/// Describes a network for messages: its name (when known) and genesis hash.
+fn describe_network(name: Option<&str>, id: &BlockHash) -> String {
+    match name {
+        Some(name) => format!("{name:?} (genesis {id})"),
+        None => format!("with genesis {id}"),
     }
 }
 
