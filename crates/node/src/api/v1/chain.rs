@@ -44,33 +44,37 @@ fn check_limit(limit: Option<u64>) -> Result<u64, ApiError> {
     tag = "node",
     responses((status = 200, description = "The node's status", body = Status))
 )]
-pub async fn status(State(node): State<Node>) -> Json<Status> {
-    let state = node.state();
-    let tip = state.tip();
-    let bits = state
-        .next_block_context()
-        .map(|c| c.expected_bits)
-        .unwrap_or(tip.header.bits);
-    let mempool = state.mempool();
-    Json(Status {
-        network: node.network().spec().name.clone(),
-        network_id: node.network().genesis_hash().to_string(),
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        height: tip.height.0,
-        tip: tip.hash.to_string(),
-        tip_time_ms: tip.header.time_ms,
-        chain_work: tip.chain_work.to_string(),
-        bits: bits.to_string(),
-        leading_zero_bits: leading_zero_bits(bits),
-        mempool: mempool.len(),
-        mempool_bytes: mempool.iter().map(|e| e.size).sum(),
-        peers: node.peers().list().len(),
-        hash_rate: node.miner().hash_rate(),
-        total_hashes: node.miner().total_hashes(),
-        mining: node.miner().continuous().is_some(),
-        miner_threads: node.miner().threads(),
-        started_ms: node.started_ms(),
+pub async fn status(State(node): State<Node>) -> Result<Json<Status>, ApiError> {
+    // The state lock may be held by a block being connected: read it off the async workers.
+    blocking(&node, |node| {
+        let state = node.state();
+        let tip = state.tip();
+        let bits = state
+            .next_block_context()
+            .map(|c| c.expected_bits)
+            .unwrap_or(tip.header.bits);
+        let mempool = state.mempool();
+        Ok(Json(Status {
+            network: node.network().spec().name.clone(),
+            network_id: node.network().genesis_hash().to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            height: tip.height.0,
+            tip: tip.hash.to_string(),
+            tip_time_ms: tip.header.time_ms,
+            chain_work: tip.chain_work.to_string(),
+            bits: bits.to_string(),
+            leading_zero_bits: leading_zero_bits(bits),
+            mempool: mempool.len(),
+            mempool_bytes: mempool.iter().map(|e| e.size).sum(),
+            peers: node.peers().list().len(),
+            hash_rate: node.miner().hash_rate(),
+            total_hashes: node.miner().total_hashes(),
+            mining: node.miner().continuous().is_some(),
+            miner_threads: node.miner().threads(),
+            started_ms: node.started_ms(),
+        }))
     })
+    .await
 }
 
 /// The network's rules (chain spec) and id.
@@ -495,31 +499,37 @@ pub async fn address_history(
     tag = "chain",
     responses((status = 200, description = "Waiting transactions in the order a block takes them", body = MempoolView))
 )]
-pub async fn mempool(State(node): State<Node>) -> Json<MempoolView> {
-    let d = node.network().spec().decimals;
-    let entries: Vec<MempoolEntryView> = node
-        .state()
-        .mempool()
-        .into_iter()
-        .map(|e| MempoolEntryView {
-            txid: e.txid.to_string(),
-            kind: TxKindName::of(&e.tx),
-            fee: AmountView::new(e.fee, d),
-            size: e.size,
-            fee_rate: e.fee.to_units() as f64 / e.size.max(1) as f64,
-        })
-        .collect();
-    Json(MempoolView {
-        count: entries.len(),
-        bytes: entries.iter().map(|e| e.size).sum(),
-        entries,
+pub async fn mempool(State(node): State<Node>) -> Result<Json<MempoolView>, ApiError> {
+    blocking(&node, |node| {
+        let d = node.network().spec().decimals;
+        let entries: Vec<MempoolEntryView> = node
+            .state()
+            .mempool()
+            .into_iter()
+            .map(|e| MempoolEntryView {
+                txid: e.txid.to_string(),
+                kind: TxKindName::of(&e.tx),
+                fee: AmountView::new(e.fee, d),
+                size: e.size,
+                fee_rate: e.fee.to_units() as f64 / e.size.max(1) as f64,
+            })
+            .collect();
+        Ok(Json(MempoolView {
+            count: entries.len(),
+            bytes: entries.iter().map(|e| e.size).sum(),
+            entries,
+        }))
     })
+    .await
 }
 
 /// A signed transaction to submit: the transaction as JSON (the core `Transaction` shape) or its canonical
 /// encoding as hex.
-#[derive(Debug, ToSchema)]
-#[allow(dead_code)] // documentation only: the handler reads the body as JSON and decides which form it is
+///
+/// (The handler reads the body as JSON and decides by the `hex` key, for precise errors; this type documents
+/// the two forms.)
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
 pub enum SubmitTransaction {
     /// `{"hex": "<canonical encoding>"}`.
     Hex(HexBody),

@@ -1,6 +1,6 @@
 //! Owner operations of the REST API — mining now, continuous mining, adding peers, node-held wallets — and
 //! the read-only views that go with them (miner, peers). Owner routes take the
-//! [`Owner`](crate::api::extract::Owner) extractor: loopback, or the `--api-token` bearer token.
+//! [`Owner`] extractor: loopback, or the `--api-token` bearer token.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
