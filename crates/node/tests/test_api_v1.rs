@@ -1634,3 +1634,30 @@ async fn public_views_match_their_snapshots() {
     );
     t.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_over_the_time_limit_gets_a_json_408_and_its_mining_stops() {
+    // The lab network needs about a million hashes a block: a hundred blocks take far longer than a second.
+    let miner = PubkeyHash::from_bytes([6; 20]).to_address("lab").unwrap();
+    let t = TestNode::start(move |c| {
+        c.network = "lab".into();
+        c.miner_address = Some(miner);
+        c.request_timeout_secs = 1;
+    })
+    .await;
+    let started = Instant::now();
+    let (s, v) = t
+        .call(Method::POST, "/mine", Some(r#"{"blocks": 100}"#))
+        .await;
+    assert_eq!(s, StatusCode::REQUEST_TIMEOUT, "{v}");
+    assert_eq!(v["error"]["code"], "timeout");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    // The abandoned request's mining stops: no more hashes, no new blocks.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (h1, hashes) = (t.node.state().tip().height, t.node.miner().total_hashes());
+    assert!(hashes > 0);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(t.node.state().tip().height, h1);
+    assert_eq!(t.node.miner().total_hashes(), hashes);
+    t.stop().await;
+}

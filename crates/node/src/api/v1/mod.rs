@@ -16,6 +16,8 @@ pub mod chain;
 pub mod events;
 pub mod owner;
 
+use std::time::Duration;
+
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::handler::Handler;
 use axum::http::request::Parts;
@@ -320,12 +322,35 @@ pub fn parse_amount(
     Ok(amount)
 }
 
-/// Runs `f` off the async workers; a failed task is a 500 (never caused by a client).
+/// How long before the server-wide request time limit (`request_timeout_secs`, an empty 408 from the outer
+/// layer) the REST API gives up on blocking work itself, so that its 408 carries a JSON error.
+pub const TIMEOUT_MARGIN: Duration = Duration::from_millis(100);
+
+/// The time limit of blocking work in a request: the configured limit less [`TIMEOUT_MARGIN`].
+pub fn time_limit(node: &Node) -> Duration {
+    Duration::from_secs(node.config().request_timeout_secs.max(1)).saturating_sub(TIMEOUT_MARGIN)
+}
+
+/// Runs `f` off the async workers within the request time limit: `408 timeout` when it takes longer (the
+/// answer does not wait for it; work that must stop, like mining, watches a flag the handler drops). A failed
+/// task is a 500 (never caused by a client).
 pub async fn blocking<T: Send + 'static>(
     node: &Node,
     f: impl FnOnce(Node) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    node.blocking(f).await.map_err(ApiError::from)?
+    let limit = time_limit(node);
+    match tokio::time::timeout(limit, node.blocking(f)).await {
+        Ok(done) => done.map_err(ApiError::from)?,
+        Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "timeout",
+            format!(
+                "the request took longer than the node's limit of {} s (request_timeout_secs); \
+                 ask for less (fewer blocks, a smaller page)",
+                node.config().request_timeout_secs.max(1)
+            ),
+        )),
+    }
 }
 
 /// Decodes hex text: `400 invalid_hex`.
