@@ -97,10 +97,10 @@ impl FromRequestParts<Node> for Owner {
                 return Ok(Owner);
             }
         }
-        let from_loopback = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .is_some_and(|ConnectInfo(addr)| addr.ip().is_loopback());
+        // The extractor (not the raw extension) so that tests' `MockConnectInfo` is honoured too.
+        let from_loopback = ConnectInfo::<SocketAddr>::from_request_parts(parts, node)
+            .await
+            .is_ok_and(|ConnectInfo(addr)| addr.ip().is_loopback());
         if from_loopback {
             Ok(Owner)
         } else {

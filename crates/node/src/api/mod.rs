@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 pub mod seed;
 pub mod v1;
+pub mod views;
 
 use std::time::Duration;
 
