@@ -10,6 +10,7 @@
 //! - [`miner`]: block templates and the multi-threaded midstate nonce search; continuous mining.
 //! - [`events`]: new blocks, transactions and reorgs, broadcast to streams and peers.
 //! - [`peers`]: known peers.
+//! - [`p2p`]: the peer-to-peer protocol: handshake, headers-first sync, block announcements.
 //! - [`api`]: the axum application: REST API, seed routes, home page.
 
 pub mod api;
@@ -17,6 +18,7 @@ pub mod config;
 pub mod events;
 pub mod miner;
 pub mod node;
+pub mod p2p;
 pub mod peers;
 
 use std::future::Future;

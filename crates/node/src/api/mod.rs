@@ -27,6 +27,7 @@ pub fn app(node: Node) -> Router {
         .route("/", get(home))
         .nest("/api/v1", v1::router())
         .merge(seed::router())
+        .nest("/p2p/v1", crate::p2p::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(TimeoutLayer::with_status_code(

@@ -1,0 +1,163 @@
+//! The JSON messages of the peer-to-peer routes (`docs/p2p.md` has examples).
+//!
+//! Hashes are 64 hex digits, cumulative work a decimal string (it does not fit a JSON number), headers and
+//! blocks hex of their canonical encoding (a header is 96 bytes, so 192 hex digits).
+
+use ferrochain_core::{BlockHash, Work};
+
+use crate::node::Node;
+
+/// A node's tip as it announces it.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+pub struct TipInfo {
+    /// The tip's hash.
+    #[schema(value_type = String)]
+    pub hash: BlockHash,
+    /// Its height.
+    pub height: u64,
+    /// Cumulative work of the chain up to it (decimal).
+    #[schema(value_type = String)]
+    pub chain_work: Work,
+}
+
+impl TipInfo {
+    /// The active tip of `node`.
+    pub fn of(node: &Node) -> TipInfo {
+        let tip = node.state().tip();
+        TipInfo {
+            hash: tip.hash,
+            height: tip.height.0,
+            chain_work: tip.chain_work,
+        }
+    }
+}
+
+/// `POST /p2p/v1/handshake` (request and answer) and `GET /p2p/v1/handshake` (answer): who a node is.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Handshake {
+    /// The network id: the genesis hash.
+    #[schema(value_type = String)]
+    pub network_id: BlockHash,
+    /// The network's name (for messages only; the id decides).
+    #[serde(default)]
+    pub network: Option<String>,
+    /// The protocol version ([`super::PROTOCOL_VERSION`]).
+    pub protocol_version: u32,
+    /// The sender's tip (a claim: never trusted for sync decisions).
+    pub tip: TipInfo,
+    /// The URL the sender is reached at; when given, the receiver checks it answers and adds it as a peer.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The sender's software.
+    #[serde(default)]
+    pub agent: String,
+}
+
+impl Handshake {
+    /// `node`'s handshake, announcing `url` (normally `config.public_url()`).
+    pub fn of(node: &Node, url: Option<String>) -> Handshake {
+        Handshake {
+            network_id: node.network().genesis_hash(),
+            network: Some(node.network().spec().name.clone()),
+            protocol_version: super::PROTOCOL_VERSION,
+            tip: TipInfo::of(node),
+            url,
+            agent: super::AGENT.to_string(),
+        }
+    }
+}
+
+/// Query of `GET /p2p/v1/headers`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HeadersQuery {
+    /// Comma-separated block hashes, newest first ([`super::sync::locator_heights`]).
+    #[serde(default)]
+    pub locator: String,
+    /// Most headers wanted (at most [`super::MAX_HEADERS_PER_RESPONSE`], the default).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// Answer of `GET /p2p/v1/headers`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct HeadersResponse {
+    /// The active-chain headers after the first locator hash on the active chain (after genesis if none),
+    /// lowest first, each as 192 hex digits.
+    pub headers: Vec<String>,
+    /// The answering node's tip.
+    pub tip: TipInfo,
+}
+
+/// Query of `GET /p2p/v1/blocks`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BlocksQuery {
+    /// The first block wanted; it and the active-chain blocks after it are sent.
+    pub from_hash: String,
+    /// Most blocks wanted (at most [`super::MAX_BLOCKS_PER_RESPONSE`], the default).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// Body of `POST /p2p/v1/blocks/get`.
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+pub struct BlocksGetRequest {
+    /// The blocks wanted, in the order they should come (at most [`super::MAX_BLOCKS_PER_RESPONSE`]).
+    #[schema(value_type = Vec<String>)]
+    pub hashes: Vec<BlockHash>,
+}
+
+/// Answer of `GET /p2p/v1/blocks` and `POST /p2p/v1/blocks/get`.
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+pub struct BlocksResponse {
+    /// Blocks as hex of their canonical encoding, in the order asked. The answer may stop early (size
+    /// limit): ask again for the rest.
+    pub blocks: Vec<String>,
+    /// Hashes asked for that this node does not have (`POST /p2p/v1/blocks/get` only).
+    #[schema(value_type = Vec<String>)]
+    #[serde(default)]
+    pub missing: Vec<BlockHash>,
+}
+
+/// Body of `POST /p2p/v1/blocks`: a block announced (or pushed) by a peer.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct SubmitBlockRequest {
+    /// The block as hex of its canonical encoding.
+    pub hex: String,
+    /// The sender's URL. When the block's parent is unknown and the sender is a known peer, this node syncs
+    /// from it in the background.
+    #[serde(default)]
+    pub from: Option<String>,
+}
+
+/// Answer of `POST /p2p/v1/blocks`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct SubmitBlockResponse {
+    /// `connected`, `side_chain`, `orphan` or `already_known`.
+    pub outcome: String,
+    /// The block's hash.
+    #[schema(value_type = String)]
+    pub hash: BlockHash,
+    /// For `orphan`: the parent this node is missing.
+    #[schema(value_type = Option<String>)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing_parent: Option<BlockHash>,
+    /// Whether the active chain switched branches.
+    pub reorged: bool,
+    /// Whether a background sync from `from` was started.
+    pub syncing: bool,
+    /// This node's tip after the block.
+    pub tip: TipInfo,
+}
+
+/// Answer of `GET /p2p/v1/peers`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct PeersResponse {
+    /// The known peers.
+    pub peers: Vec<crate::peers::PeerInfo>,
+}
