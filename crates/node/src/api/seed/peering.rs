@@ -13,55 +13,22 @@ use super::view;
 use crate::api::error::ApiError;
 use crate::api::extract::{Body, Owner};
 use crate::node::Node;
+use crate::p2p::{self, PeerError};
 use crate::peers::normalize_url;
-
-/// Stand-in for the peer-to-peer layer until it lands: every exchange fails with a clear message.
-mod p2p {
-    use crate::node::Node;
-
-    /// Why an exchange with a peer failed.
-    #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-    pub enum PeerError {
-        /// The peer-to-peer layer is not built into this node yet.
-        #[error("peer-to-peer networking is not available in this build")]
-        Unavailable,
-    }
-
-    /// What a sync with one peer did.
-    #[derive(Debug, Clone)]
-    pub struct SyncReport {
-        /// Blocks that joined this node's active chain.
-        pub connected: usize,
-    }
-
-    /// Registers the peer at `url`.
-    pub async fn register_peer(_node: &Node, _url: &str) -> Result<(), PeerError> {
-        Err(PeerError::Unavailable)
-    }
-
-    /// Syncs from the peer at `url`.
-    pub async fn sync_with(_node: &Node, _url: &str) -> Result<SyncReport, PeerError> {
-        Err(PeerError::Unavailable)
-    }
-
-    /// Syncs with every known peer.
-    pub async fn resolve(node: &Node) -> Vec<(String, Result<SyncReport, PeerError>)> {
-        node.peers()
-            .list()
-            .into_iter()
-            .map(|url| (url, Err(PeerError::Unavailable)))
-            .collect()
-    }
-}
 
 /// Most nodes one registration request may name (each costs a handshake).
 const MAX_NODES_PER_REQUEST: usize = 64;
 
 const INVALID_NODES: &str = "Error: Please supply a valid list of nodes";
 
-/// The failure of an exchange with a peer, as a seed answer: the client named a peer that cannot be used.
-fn peer_failure(prefix: &str, e: &p2p::PeerError) -> Failure {
-    Failure::bad("Peer", format!("{prefix}{e}"))
+/// The failure of an exchange with a peer, as a seed answer: a 400 (the request named a peer that cannot be
+/// used: not a URL, this node itself, another network, down, or answering nonsense), or a 500 whose cause is
+/// only logged when this node failed to store what the peer sent.
+fn peer_failure(prefix: &str, e: PeerError) -> Failure {
+    match e {
+        PeerError::Local(_) => ApiError::from(e).into(),
+        other => Failure::bad("Peer", format!("{prefix}{other}")),
+    }
 }
 
 /// The URLs of A's `{"nodes": [...]}` or B's form `nodes=a,b`.
@@ -220,7 +187,7 @@ pub(super) async fn register_node(
         let url = node_address(&Fields::from_body(body)?)?;
         p2p::register_peer(&node, &url)
             .await
-            .map_err(|e| peer_failure("Registration failed: ", &e))?;
+            .map_err(|e| peer_failure("Registration failed: ", e))?;
         Ok(axum::Json(view::whole_chain(&node).await?).into_response())
     };
     result
@@ -239,11 +206,11 @@ pub(super) async fn register_with(
         let url = node_address(&Fields::from_body(body)?)?;
         p2p::register_peer(&node, &url)
             .await
-            .map_err(|e| peer_failure("Registration failed: ", &e))?;
+            .map_err(|e| peer_failure("Registration failed: ", e))?;
         p2p::sync_with(&node, &url).await.map_err(|e| {
             peer_failure(
                 &format!("Registered with {url}, but syncing from it failed: "),
-                &e,
+                e,
             )
         })?;
         Ok(text(StatusCode::OK, "Registration successful"))
