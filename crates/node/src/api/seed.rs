@@ -75,6 +75,16 @@
 //!   `Transaction::sighash(genesis)` of the record transaction `{version: 1, kind: Record{author: senderPK,
 //!   timestamp_ms, signature}, outputs: [], payload: data as UTF-8}` (`timestamp_ms` defaults to 0), i.e. what
 //!   `Transaction::signed_record` / `ferrochain_wallet::build::build_record` produce.
+//! - **Private keys over HTTP** — `/client/generate/transaction` receives the sender's private key, as B's did;
+//!   the key is used for that one signature and stored nowhere. Use it only with a node you trust (your own);
+//!   the CLI wallet signs without sending keys anywhere.
+//! - **Peer failures** — a peer that is not a URL, is this node, is on another network, is down or answers
+//!   nonsense makes these routes answer 400 (the request named a peer that cannot be used; `/nodes/resolve`
+//!   reports each peer's failure and still answers 200); only this node failing to store what a peer sent is a
+//!   500.
+//! - **Fees** — transfers the node builds here (`/transactions/new`, `/api/send`,
+//!   `/client/generate/transaction`) pay no fee unless the request has a `fee` field (whole units), so the
+//!   seeds' arithmetic carries over on the `dev` chain.
 //! - **B's original front end** posted the form fields of a generated transaction plus its signature, not the
 //!   transaction. The node keeps the last [`GENERATED_KEPT`] transactions `/client/generate/transaction` made
 //!   and accepts such a form when its signature names one of them and its fields match.

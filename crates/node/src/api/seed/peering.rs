@@ -14,7 +14,6 @@ use crate::api::error::ApiError;
 use crate::api::extract::{Body, Owner};
 use crate::node::Node;
 use crate::p2p::{self, PeerError};
-use crate::peers::normalize_url;
 
 /// Most nodes one registration request may name (each costs a handshake).
 const MAX_NODES_PER_REQUEST: usize = 64;
@@ -78,16 +77,9 @@ pub(super) async fn register_nodes(
         let attempts = list.iter().map(|given| {
             let node = node.clone();
             async move {
-                let Some(url) = normalize_url(given) else {
-                    return json!({
-                        "node": given,
-                        "added": false,
-                        "error": format!("{given:?} is not a node URL (expected http://host:port)"),
-                    });
-                };
-                match p2p::register_peer(&node, &url).await {
-                    Ok(_) => json!({ "node": url, "added": true }),
-                    Err(e) => json!({ "node": url, "added": false, "error": e.to_string() }),
+                match p2p::register_peer(&node, given).await {
+                    Ok(peer) => json!({ "node": peer.url, "added": true }),
+                    Err(e) => json!({ "node": given, "added": false, "error": e.to_string() }),
                 }
             }
         });
@@ -148,7 +140,7 @@ pub(super) async fn list_nodes(State(node): State<Node>) -> Response {
     axum::Json(json!({ "nodes": node.peers().list() })).into_response()
 }
 
-/// C's `node_address` field, normalised.
+/// C's `node_address` field (the peer layer checks and normalises the URL).
 fn node_address(fields: &Fields) -> Result<String, Failure> {
     let given = match fields.get("node_address") {
         None => String::new(),
@@ -169,12 +161,7 @@ fn node_address(fields: &Fields) -> Result<String, Failure> {
             "Invalid data: node_address is required, e.g. {\"node_address\": \"http://127.0.0.1:5001\"}",
         ));
     }
-    normalize_url(&given).ok_or_else(|| {
-        Failure::bad(
-            "Request",
-            format!("Invalid data: {given:?} is not a node URL (expected http://host:port)"),
-        )
-    })
+    Ok(given)
 }
 
 /// `POST /register_node` (C): the node at `node_address` introduces itself; after a handshake with it, the
@@ -184,8 +171,8 @@ pub(super) async fn register_node(
     body: Result<Body<Value>, ApiError>,
 ) -> Response {
     let result = async {
-        let url = node_address(&Fields::from_body(body)?)?;
-        p2p::register_peer(&node, &url)
+        let given = node_address(&Fields::from_body(body)?)?;
+        p2p::register_peer(&node, &given)
             .await
             .map_err(|e| peer_failure("Registration failed: ", e))?;
         Ok(axum::Json(view::whole_chain(&node).await?).into_response())
@@ -203,10 +190,11 @@ pub(super) async fn register_with(
 ) -> Response {
     let result = async {
         require_owner(&owner)?;
-        let url = node_address(&Fields::from_body(body)?)?;
-        p2p::register_peer(&node, &url)
+        let given = node_address(&Fields::from_body(body)?)?;
+        let url = p2p::register_peer(&node, &given)
             .await
-            .map_err(|e| peer_failure("Registration failed: ", e))?;
+            .map_err(|e| peer_failure("Registration failed: ", e))?
+            .url;
         p2p::sync_with(&node, &url).await.map_err(|e| {
             peer_failure(
                 &format!("Registered with {url}, but syncing from it failed: "),

@@ -2,6 +2,8 @@
 //! pending list, blocks from other nodes (`/add_block`) and saving the chain (`/save`). Answers are plain text,
 //! as theirs were (except the JSON lists).
 
+use std::path::{Path, PathBuf};
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -202,30 +204,30 @@ pub(super) async fn add_block(
         .unwrap_or_else(|f: Failure| f.render(Style::Text))
 }
 
-/// `GET /save`: writes the active chain as a `chain export` file into the data directory (atomically) and
-/// says where.
+/// Writes the active chain of `node` as a `chain export` file into `dir`: to a temporary file first, synced,
+/// then renamed over [`SAVE_FILE`], so a crash leaves the previous file or the new one. Returns the number of
+/// blocks and the file's path.
+fn write_export(node: &Node, dir: &Path) -> std::io::Result<(u64, PathBuf)> {
+    let path = dir.join(SAVE_FILE);
+    let tmp = dir.join(format!("{SAVE_FILE}.tmp"));
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+    let count =
+        ferrochain_state::ops::export(node.state(), &mut file).map_err(std::io::Error::other)?;
+    file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    std::fs::rename(&tmp, &path)?;
+    Ok((count, std::fs::canonicalize(&path).unwrap_or(path)))
+}
+
+/// `GET /save`: writes the active chain as a `chain export` file into the data directory and says where.
 pub(super) async fn save(State(node): State<Node>, owner: Result<Owner, ApiError>) -> Response {
     let result = async {
         require_owner(&owner)?;
         let dir = node.config().data_dir.clone();
-        let saved = node
-            .blocking(move |n| {
-                let path = dir.join(SAVE_FILE);
-                let tmp = dir.join(format!("{SAVE_FILE}.tmp"));
-                let written = (|| {
-                    let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-                    let count = ferrochain_state::ops::export(n.state(), &mut file)
-                        .map_err(std::io::Error::other)?;
-                    file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-                    std::fs::rename(&tmp, &path)?;
-                    Ok::<_, std::io::Error>(count)
-                })();
-                written.map(|count| (count, std::fs::canonicalize(&path).unwrap_or(path)))
-            })
+        let (count, path) = node
+            .blocking(move |n| write_export(&n, &dir))
             .await
             .map_err(task_failure)?
             .map_err(|e| Failure::from(ApiError::internal(format!("saving the chain: {e}"))))?;
-        let (count, path) = saved;
         Ok(text(
             StatusCode::CREATED,
             format!("Success: saved {count} blocks to {}", path.display()),
