@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::request::{Failure, Fields, Style, require_owner, require_owner_off_dev, text};
+use super::request::{Failure, Fields, Style, answer, require_owner, require_owner_off_dev, text};
 use super::view;
 use crate::api::error::ApiError;
 use crate::api::extract::{Body, Owner};
@@ -100,9 +100,7 @@ pub(super) async fn register_nodes(
         )
             .into_response())
     };
-    result
-        .await
-        .unwrap_or_else(|f: Failure| f.render(Style::Message))
+    answer(result.await, Style::Message)
 }
 
 /// `GET /nodes/resolve`, `GET /blockchain/nodes/resolve`: sync with every peer now; `"Our chain was replaced"`
@@ -130,9 +128,7 @@ pub(super) async fn resolve(State(node): State<Node>, owner: Result<Owner, ApiEr
         };
         Ok(axum::Json(body).into_response())
     };
-    result
-        .await
-        .unwrap_or_else(|f: Failure| f.render(Style::Message))
+    answer(result.await, Style::Message)
 }
 
 /// `GET /blockchain/nodes/get`.
@@ -177,9 +173,7 @@ pub(super) async fn register_node(
             .map_err(|e| peer_failure("Registration failed: ", e))?;
         Ok(axum::Json(view::whole_chain(&node).await?).into_response())
     };
-    result
-        .await
-        .unwrap_or_else(|f: Failure| f.render(Style::Text))
+    answer(result.await, Style::Text)
 }
 
 /// `POST /register_with` (C): this node registers with the node at `node_address` and syncs its chain from it.
@@ -203,7 +197,5 @@ pub(super) async fn register_with(
         })?;
         Ok(text(StatusCode::OK, "Registration successful"))
     };
-    result
-        .await
-        .unwrap_or_else(|f: Failure| f.render(Style::Text))
+    answer(result.await, Style::Text)
 }

@@ -12,7 +12,9 @@ use ferrochain_core::{Block, Decode, PublicKey, Signature, Transaction, TxKind};
 use ferrochain_state::{BlockOutcome, MempoolError, StateError};
 use serde_json::Value;
 
-use super::request::{Failure, Fields, Style, node_failure, require_owner, task_failure, text};
+use super::request::{
+    Failure, Fields, Style, answer, node_failure, require_owner, task_failure, text,
+};
 use super::view;
 use crate::api::error::ApiError;
 use crate::api::extract::{Body, Owner};
@@ -131,9 +133,7 @@ pub(super) async fn new_transaction(
             })?;
         Ok(text(StatusCode::CREATED, "Success"))
     };
-    result
-        .await
-        .unwrap_or_else(|f: Failure| f.render(Style::Text))
+    answer(result.await, Style::Text)
 }
 
 /// `GET /pending_tx`: the mempool's transactions in block order.
@@ -199,9 +199,7 @@ pub(super) async fn add_block(
             ),
         })
     };
-    result
-        .await
-        .unwrap_or_else(|f: Failure| f.render(Style::Text))
+    answer(result.await, Style::Text)
 }
 
 /// Writes the active chain of `node` as a `chain export` file into `dir`: to a temporary file first, synced,
@@ -233,7 +231,5 @@ pub(super) async fn save(State(node): State<Node>, owner: Result<Owner, ApiError
             format!("Success: saved {count} blocks to {}", path.display()),
         ))
     };
-    result
-        .await
-        .unwrap_or_else(|f: Failure| f.render(Style::Text))
+    answer(result.await, Style::Text)
 }

@@ -5,7 +5,6 @@
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ferrochain_core::{Amount, PubkeyHash};
-use ferrochain_state::{MempoolError, StateError};
 use ferrochain_wallet::build::BuildError;
 use ferrochain_wallet::coin_select::SelectError;
 use serde_json::{Map, Value, json};
@@ -117,6 +116,11 @@ impl From<ApiError> for Failure {
     }
 }
 
+/// The answer of a seed route: its success, or its failure in the route's `style`.
+pub(super) fn answer(result: Result<Response, Failure>, style: Style) -> Response {
+    result.unwrap_or_else(|f| f.render(style))
+}
+
 /// A plain-text answer.
 pub(super) fn text(status: StatusCode, body: impl Into<String>) -> Response {
     (
@@ -149,10 +153,6 @@ pub(super) fn node_failure(node: &Node, e: NodeError) -> Failure {
                 available.format_units(decimals)
             ),
         ),
-        NodeError::State(StateError::Mempool(MempoolError::Invalid(_))) => {
-            let api = ApiError::from(e);
-            Failure::bad("Transaction", api.message)
-        }
         other => {
             let api = ApiError::from(other);
             let kind = match api.code {

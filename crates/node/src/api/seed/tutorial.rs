@@ -16,8 +16,8 @@ use ferrochain_wallet::coin_select::{Candidate, FeePolicy, Maturity, SelectionOp
 use serde_json::{Value, json};
 
 use super::request::{
-    Failure, Fields, Style, node_failure, parse_address, parse_amount, parse_fee, require_owner,
-    require_owner_off_dev, task_failure, text, wants_text,
+    Failure, Fields, Style, answer, node_failure, parse_address, parse_amount, parse_fee,
+    require_owner, require_owner_off_dev, task_failure, text, wants_text,
 };
 use super::view;
 use crate::api::error::ApiError;
@@ -55,10 +55,6 @@ impl Generated {
             .find(|t| t.inputs().first().map(|i| &i.signature) == Some(signature))
             .cloned()
     }
-}
-
-fn respond(result: Result<Response, Failure>, style: Style) -> Response {
-    result.unwrap_or_else(|f| f.render(style))
 }
 
 /// The `index` (genesis = 1) of the block a transaction submitted now goes into.
@@ -110,7 +106,7 @@ pub(super) async fn mine(
         ))
     }
     .await;
-    respond(result, style)
+    answer(result, style)
 }
 
 /// `GET /blockchain/mine`: A's JSON (B's `block_number` and `nonce` are in every block view).
@@ -123,7 +119,7 @@ pub(super) async fn mine_json(
         mined_json(&node).await
     }
     .await;
-    respond(result, Style::Message)
+    answer(result, Style::Message)
 }
 
 /// Reads `?from=&limit=` of `/chain`.
@@ -160,7 +156,7 @@ pub(super) async fn chain(State(node): State<Node>, RawQuery(query): RawQuery) -
         Ok(axum::Json(view::chain(&node, from, limit).await?).into_response())
     }
     .await;
-    respond(result, Style::Message)
+    answer(result, Style::Message)
 }
 
 /// `GET /blockchain/transactions/get`.
@@ -270,7 +266,7 @@ pub(super) async fn new_transaction(
         Ok(added(&node, txid))
     }
     .await;
-    respond(result, Style::Message)
+    answer(result, Style::Message)
 }
 
 /// `POST /blockchain/transactions/new`: a signed transaction, or B's form fields of a transaction this node
@@ -315,7 +311,7 @@ pub(super) async fn submit_signed(
         submit_signed_tx(&node, tx).await
     }
     .await;
-    respond(result, Style::Message)
+    answer(result, Style::Message)
 }
 
 /// `GET /client/wallet/new`: a new key pair and its address, stored nowhere.
@@ -419,5 +415,5 @@ pub(super) async fn generate_transaction(
         .into_response())
     }
     .await;
-    respond(result, Style::Message)
+    answer(result, Style::Message)
 }
