@@ -275,18 +275,16 @@ fn units(v: &serde_json::Value) -> u64 {
 fn candidates(client: &Client, wallet: &Wallet) -> Result<Vec<Candidate>, CliError> {
     let mut out = Vec::new();
     for account in wallet.accounts() {
-        let list = client.get(&format!("/api/v1/addresses/{}/utxos", account.address()))?;
-        let items = list["utxos"]
-            .as_array()
-            .or_else(|| list.as_array())
-            .cloned()
-            .unwrap_or_default();
+        let list = client.get(&format!(
+            "/api/v1/addresses/{}/utxos?spendable=true",
+            account.address()
+        ))?;
+        let items = list["utxos"].as_array().cloned().unwrap_or_default();
         for u in items {
             let parse = || -> Option<Candidate> {
                 let txid = u["txid"].as_str()?.parse().ok()?;
                 let vout = u["vout"].as_u64()? as u32;
-                let amount =
-                    Amount::from_units(units(&u["amount_units"]).max(units(&u["amount"]))).ok()?;
+                let amount = Amount::from_units(units(&u["amount"]["units"])).ok()?;
                 let entry = ferrochain_core::UtxoEntry {
                     output: ferrochain_core::TxOut {
                         amount,
@@ -296,7 +294,8 @@ fn candidates(client: &Client, wallet: &Wallet) -> Result<Vec<Candidate>, CliErr
                     is_coinbase: u["coinbase"].as_bool().unwrap_or(false),
                 };
                 let op = ferrochain_core::OutPoint { txid, vout };
-                Some(if u["confirmed"].as_bool().unwrap_or(true) {
+                // Unconfirmed change has 0 confirmations.
+                Some(if u["confirmations"].as_u64().unwrap_or(0) > 0 {
                     Candidate::confirmed(op, entry)
                 } else {
                     Candidate::unconfirmed(op, entry)
@@ -399,9 +398,8 @@ pub fn run(args: &WalletArgs) -> anyhow::Result<String> {
             for account in file.accounts() {
                 if matches!(args.command, WalletCommand::Balance) {
                     let a = client.get(&format!("/api/v1/addresses/{}", account.address))?;
-                    let c =
-                        units(&a["balance"]["confirmed_units"]).max(units(&a["confirmed_units"]));
-                    let p = units(&a["balance"]["pending_units"]).max(units(&a["pending_units"]));
+                    let c = units(&a["balance"]["confirmed"]["units"]);
+                    let p = units(&a["balance"]["pending"]["units"]);
                     confirmed += c;
                     pending += p;
                     out.push_str(&format!(
@@ -415,11 +413,7 @@ pub fn run(args: &WalletArgs) -> anyhow::Result<String> {
                         "/api/v1/addresses/{}/history?limit=100",
                         account.address
                     ))?;
-                    let rows = h["history"]
-                        .as_array()
-                        .or_else(|| h.as_array())
-                        .cloned()
-                        .unwrap_or_default();
+                    let rows = h["items"].as_array().cloned().unwrap_or_default();
                     for r in rows {
                         out.push_str(&format!(
                             "{}  height {}  {}\n",

@@ -130,7 +130,6 @@ fn mine(node: &NodeProcess, address: &str, blocks: u64) {
 }
 
 #[test]
-#[ignore = "enabled when the REST API (/api/v1/mine, /api/v1/addresses) is merged"]
 fn a_wallet_round_trip_against_a_real_node() {
     let dir = tempfile::tempdir().unwrap();
     let node = start_node(&dir.path().join("node"));

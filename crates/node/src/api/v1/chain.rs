@@ -398,12 +398,21 @@ pub async fn address(
     .await
 }
 
-/// An address's unspent outputs in the active chain.
+/// Query of the UTXO list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UtxoQuery {
+    /// `true`: what a new transaction may spend now — confirmed outputs not already spent by the mempool
+    /// (and matured), plus unconfirmed change (confirmations 0). Default `false`: the confirmed set.
+    pub spendable: Option<bool>,
+}
+
+/// An address's unspent outputs in the active chain (or, with `spendable=true`, what it can spend now).
 #[utoipa::path(
     get,
     path = "/addresses/{address}/utxos",
     tag = "chain",
-    params(("address" = String, Path, description = "A bech32m address of this network")),
+    params(("address" = String, Path, description = "A bech32m address of this network"), UtxoQuery),
     responses(
         (status = 200, description = "The unspent outputs", body = UtxoList),
         (status = 400, description = "Not an address of this network", body = ErrorBody),
@@ -412,13 +421,20 @@ pub async fn address(
 pub async fn address_utxos(
     State(node): State<Node>,
     PathParam(address): PathParam,
+    Query(query): Query<UtxoQuery>,
 ) -> Result<Json<UtxoList>, ApiError> {
     let hash = parse_address(node.network(), &address)?;
+    let spendable = query.spendable.unwrap_or(false);
     blocking(&node, move |node| {
         let state = node.state();
         let d = node.network().spec().decimals;
         let tip = state.tip().height.0;
-        let mut utxos = state.address_utxos(&hash).map_err(ApiError::internal)?;
+        let mut utxos = if spendable {
+            state.spendable(&hash)
+        } else {
+            state.address_utxos(&hash)
+        }
+        .map_err(ApiError::internal)?;
         utxos.sort_by_key(|(op, e)| (e.height, *op));
         let total =
             ferrochain_core::Amount::checked_sum(utxos.iter().map(|(_, e)| e.output.amount))
@@ -434,7 +450,11 @@ pub async fn address_utxos(
                     amount: AmountView::new(e.output.amount, d),
                     height: e.height.0,
                     coinbase: e.is_coinbase,
-                    confirmations: tip.saturating_sub(e.height.0) + 1,
+                    confirmations: if e.height.0 > tip {
+                        0
+                    } else {
+                        tip - e.height.0 + 1
+                    },
                 })
                 .collect(),
         }))
