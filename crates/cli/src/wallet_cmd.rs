@@ -53,7 +53,7 @@ impl CliError {
 pub struct WalletArgs {
     #[command(subcommand)]
     command: WalletCommand,
-    /// The wallet file [default: ferrochain-data/wallet-<network>.json].
+    /// The wallet file [default: `ferrochain-data/wallet-NETWORK.json`].
     #[arg(long, global = true, value_name = "PATH")]
     file: Option<PathBuf>,
     /// The network: dev, lab or a chain spec file [default: dev].
@@ -121,7 +121,7 @@ enum WalletCommand {
     },
     /// Show the transaction history of every address.
     History,
-    /// Check a record's proof offline: a proof file (from /api/v1/txs/<txid>/proof), or --txid to fetch one.
+    /// Check a record's proof offline: a proof file (from `/api/v1/txs/TXID/proof`), or --txid to fetch one.
     VerifyRecord {
         /// The proof file.
         file: Option<PathBuf>,
