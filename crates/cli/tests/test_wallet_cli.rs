@@ -161,6 +161,26 @@ fn a_wallet_round_trip_against_a_real_node() {
             _ => {}
         }
     }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("alice.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "the wallet file must be readable by its owner only"
+        );
+    }
+    // Restoring from the phrase gives the same address.
+    let restored = ok(&wallet(
+        dir.path(),
+        "other-pw",
+        &["restore", "--file", "restored.json", "--phrase", phrase],
+    ));
+    assert_eq!(address_of(&restored), alice);
     let mut values = Vec::new();
     strings(&serde_json::from_str(&file).unwrap(), &mut values);
     for word in phrase.split_whitespace().filter(|w| w.len() >= 5) {
