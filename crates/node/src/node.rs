@@ -436,13 +436,33 @@ impl Node {
         if ks.get_signing_key(from).is_err() {
             return Err(NodeError::NotHeld(from.to_string()));
         }
-        let state = &self.inner.state;
-        let confirmed_tip = state.tip().height;
-        let candidates: Vec<Candidate> = state
-            .spendable(&from_hash)?
+        let (candidates, options) = self.transfer_candidates(&from_hash)?;
+        let request = TransferRequest::new(vec![(to, amount)], FeePolicy::Fixed(fee))
+            .with_payload(payload)
+            .with_change_address(from_hash)
+            .with_options(options);
+        let tx = build_transfer(&*ks, &candidates, &request, &self.inner.network)?;
+        Ok(tx)
+    }
+
+    /// The outputs of `owner` a new transfer may spend now (confirmed ones not spent by the mempool, and
+    /// unconfirmed change), with the selection options that go with them (unconfirmed change allowed, coinbase
+    /// maturity for the next block).
+    ///
+    /// # Errors
+    /// [`NodeError::State`].
+    pub fn transfer_candidates(
+        &self,
+        owner: &PubkeyHash,
+    ) -> Result<(Vec<Candidate>, SelectionOptions), NodeError> {
+        let tip = self.inner.state.tip().height;
+        let candidates = self
+            .inner
+            .state
+            .spendable(owner)?
             .into_iter()
             .map(|(op, e)| {
-                if e.height.0 > confirmed_tip.0 {
+                if e.height.0 > tip.0 {
                     Candidate::unconfirmed(op, e)
                 } else {
                     Candidate::confirmed(op, e)
@@ -451,15 +471,10 @@ impl Node {
             .collect();
         let options = SelectionOptions {
             allow_unconfirmed: true,
-            maturity: Some(Maturity::for_next_block(&self.inner.network, confirmed_tip)),
+            maturity: Some(Maturity::for_next_block(&self.inner.network, tip)),
             ..SelectionOptions::default()
         };
-        let request = TransferRequest::new(vec![(to, amount)], FeePolicy::Fixed(fee))
-            .with_payload(payload)
-            .with_change_address(from_hash)
-            .with_options(options);
-        let tx = build_transfer(&*ks, &candidates, &request, &self.inner.network)?;
-        Ok(tx)
+        Ok((candidates, options))
     }
 
     /// Signs a record of `payload` with a node-held key (blocking).

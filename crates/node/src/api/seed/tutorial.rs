@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use ferrochain_core::{Block, PubkeyHash, Signature, SigningKey, Transaction, Txid};
 use ferrochain_state::{MempoolError, StateError};
 use ferrochain_wallet::build::{TransferRequest, build_transfer};
-use ferrochain_wallet::coin_select::{Candidate, FeePolicy, Maturity, SelectionOptions};
+use ferrochain_wallet::coin_select::FeePolicy;
 use serde_json::{Value, json};
 
 use super::request::{
@@ -329,33 +329,6 @@ pub(super) async fn client_wallet(State(node): State<Node>) -> Response {
         .into_response()
 }
 
-/// The sender's outputs a new transfer may spend, with the options to select among them (unconfirmed change
-/// allowed, coinbase maturity for the next block).
-fn transfer_candidates(
-    node: &Node,
-    owner: &PubkeyHash,
-) -> Result<(Vec<Candidate>, SelectionOptions), NodeError> {
-    let tip = node.state().tip().height;
-    let candidates = node
-        .state()
-        .spendable(owner)?
-        .into_iter()
-        .map(|(op, e)| {
-            if e.height.0 > tip.0 {
-                Candidate::unconfirmed(op, e)
-            } else {
-                Candidate::confirmed(op, e)
-            }
-        })
-        .collect();
-    let options = SelectionOptions {
-        allow_unconfirmed: true,
-        maturity: Some(Maturity::for_next_block(node.network(), tip)),
-        ..SelectionOptions::default()
-    };
-    Ok((candidates, options))
-}
-
 /// `POST /client/generate/transaction`: builds and signs a transfer with the sender's private key from the
 /// sender's spendable outputs; nothing is submitted or stored except the transaction itself, kept so that B's
 /// front end can submit it by its signature.
@@ -395,7 +368,7 @@ pub(super) async fn generate_transaction(
         let fee = parse_fee(&node, &fields)?;
         let tx = node
             .blocking(move |n| {
-                let (candidates, options) = transfer_candidates(&n, &sender)?;
+                let (candidates, options) = n.transfer_candidates(&sender)?;
                 let request = TransferRequest::new(vec![(recipient, amount)], FeePolicy::Fixed(fee))
                     .with_change_address(sender)
                     .with_options(options);
