@@ -84,6 +84,14 @@ impl TestNode {
         v
     }
 
+    /// GET of a route outside `/api/v1` (the seed-compatible routes).
+    async fn get_root(&self, path: &str) -> Value {
+        let url = format!("{}{path}", self.url.trim_end_matches("/api/v1"));
+        let resp = reqwest::get(&url).await.unwrap();
+        assert!(resp.status().is_success(), "GET {path}: {}", resp.status());
+        resp.json().await.unwrap()
+    }
+
     async fn post(&self, path: &str, body: Value, expect: StatusCode) -> Value {
         let (status, v) = self.call(Method::POST, path, Some(&body.to_string())).await;
         assert_eq!(status, expect, "POST {path} {body}: {v}");
@@ -1524,6 +1532,11 @@ async fn bad_inputs_get_the_right_4xx_and_a_message() {
 
 /// Replaces values that differ between runs: block hashes by `[block N]`, and the values of timing keys.
 fn redact(value: &mut Value, hashes: &[(String, String)]) {
+    redact_keys(value, hashes, &[])
+}
+
+/// [`redact`], also replacing the values of the `extra` keys.
+fn redact_keys(value: &mut Value, hashes: &[(String, String)], extra: &[&str]) {
     const VARYING: &[&str] = &[
         "time_ms",
         "tip_time_ms",
@@ -1538,13 +1551,13 @@ fn redact(value: &mut Value, hashes: &[(String, String)]) {
                 *s = name.clone();
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(|v| redact(v, hashes)),
+        Value::Array(items) => items.iter_mut().for_each(|v| redact_keys(v, hashes, extra)),
         Value::Object(map) => {
             for (k, v) in map.iter_mut() {
-                if VARYING.contains(&k.as_str()) && !v.is_null() {
+                if (VARYING.contains(&k.as_str()) || extra.contains(&k.as_str())) && !v.is_null() {
                     *v = Value::String(format!("[{k}]"));
                 } else {
-                    redact(v, hashes);
+                    redact_keys(v, hashes, extra);
                 }
             }
         }
@@ -1665,6 +1678,22 @@ async fn public_views_match_their_snapshots() {
         "address_history",
         snap(t.get(&format!("/addresses/{kaddr}/history")).await, &h)
     );
+    // The seed-compatible routes are public too: their shapes are a contract with the tutorials' clients.
+    // Seed blocks carry float-second timestamps, the nonce as `proof` and the canonical `hex`: redacted.
+    let seed = |mut v: Value| {
+        redact_keys(&mut v, &h, &["timestamp", "timestamp_ms", "proof", "hex"]);
+        v
+    };
+    for (name, path) in [
+        ("seed_chain", "/chain"),
+        ("seed_pending_tx", "/pending_tx"),
+        ("seed_transactions_get", "/blockchain/transactions/get"),
+        ("seed_get_pool", "/api/get_pool"),
+        ("seed_get_chainstate", "/api/get_chainstate"),
+        ("seed_get_blocks", "/api/get_blocks"),
+    ] {
+        insta::assert_json_snapshot!(name, seed(t.get_root(path).await));
+    }
     t.stop().await;
 }
 
