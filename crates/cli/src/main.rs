@@ -1,15 +1,15 @@
 //! The `ferrochain` binary: parses the command line and hands over to the library crates.
 //! Parsing, prompts and printing only — every capability lives in a library (DESIGN §2).
 
-use std::fmt::Write as _;
 use std::io::Write as _;
 use std::process::ExitCode;
 
+mod chain_cmd;
+mod logging;
 mod wallet_cmd;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use ferrochain_core::{ChainSpec, Network};
 use ferrochain_node::Config;
 
 /// A proof-of-work blockchain node, wallet, block explorer and network lab in one binary.
@@ -18,6 +18,15 @@ use ferrochain_node::Config;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Log lines as readable text or as one JSON object per line (on standard error; level from RUST_LOG).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "human",
+        env = "FERROCHAIN_LOG_FORMAT"
+    )]
+    log_format: logging::LogFormat,
 }
 
 #[derive(Debug, Subcommand)]
@@ -26,11 +35,8 @@ enum Command {
     Node(Box<NodeArgs>),
     /// The command-line wallet: keys from a recovery phrase in an encrypted file; talks to a node.
     Wallet(Box<wallet_cmd::WalletArgs>),
-    /// Chain tools: print a chain spec, show a network's genesis.
-    Chain {
-        #[command(subcommand)]
-        command: ChainCommand,
-    },
+    /// Chain tools: verify, export and import the stored chain; print a chain spec; show a genesis.
+    Chain(Box<chain_cmd::ChainArgs>),
 }
 
 /// `ferrochain node` flags. Flags override the config file and `FERROCHAIN_*` variables.
@@ -170,82 +176,28 @@ fn run_node(args: &NodeArgs) -> anyhow::Result<()> {
         let addr = listener.local_addr()?;
         let node =
             tokio::task::spawn_blocking(move || ferrochain_node::Node::open(config)).await??;
-        eprintln!(
-            "ferrochain node on network {} (id {}), height {}, data in {}",
-            node.network().spec().name,
-            node.network().genesis_hash(),
-            node.state().tip().height,
-            node.config().data_dir.display()
+        tracing::info!(
+            network = %node.network().spec().name,
+            network_id = %node.network().genesis_hash(),
+            height = node.state().tip().height.0,
+            data_dir = %node.config().data_dir.display(),
+            "ferrochain node started"
         );
-        eprintln!(
-            "listening on http://{addr}  (web UI, API at /api/v1, seed routes)  Ctrl-C stops"
+        tracing::info!(
+            url = %format!("http://{addr}"),
+            "listening: web UI at /, API at /api/v1, metrics at /metrics, seed routes; Ctrl-C stops"
         );
         ferrochain_node::serve(node, listener, shutdown_signal()).await?;
-        eprintln!("stopped");
+        tracing::info!("stopped");
         anyhow::Ok(())
     })
-}
-
-#[derive(Debug, Subcommand)]
-enum ChainCommand {
-    /// Print a preset chain spec as TOML, to start a private network from.
-    Spec {
-        /// The preset: `dev` or `lab`.
-        #[arg(default_value = "dev")]
-        preset: String,
-    },
-    /// Show the genesis block and network id of a preset or a chain spec file.
-    Genesis {
-        /// `dev`, `lab` or the path of a chain spec TOML file.
-        #[arg(default_value = "dev")]
-        network: String,
-    },
-}
-
-fn load_network(name: &str) -> anyhow::Result<Network> {
-    let spec = match ChainSpec::preset(name) {
-        Some(spec) => spec,
-        None => {
-            let text = std::fs::read_to_string(name).with_context(|| {
-                format!("{name:?} is neither a preset (dev, lab) nor a readable chain spec file")
-            })?;
-            ChainSpec::from_toml(&text)?
-        }
-    };
-    Ok(Network::new(spec)?)
 }
 
 /// Runs a command and returns what it prints.
 fn run(cli: Cli) -> anyhow::Result<String> {
     let mut out = String::new();
     match cli.command {
-        Some(Command::Chain {
-            command: ChainCommand::Spec { preset },
-        }) => {
-            let spec = ChainSpec::preset(&preset)
-                .with_context(|| format!("unknown preset {preset:?}: use dev or lab"))?;
-            out.push_str(&spec.to_toml()?);
-        }
-        Some(Command::Chain {
-            command: ChainCommand::Genesis { network },
-        }) => {
-            let net = load_network(&network)?;
-            let g = net.genesis();
-            writeln!(out, "network:      {}", net.spec().name)?;
-            writeln!(
-                out,
-                "network id:   {} (the genesis block hash)",
-                net.genesis_hash()
-            )?;
-            writeln!(out, "merkle root:  {}", g.header.merkle_root)?;
-            writeln!(out, "time (ms):    {}", g.header.time_ms)?;
-            writeln!(out, "bits:         {}", g.header.bits)?;
-            writeln!(
-                out,
-                "allocations:  {}",
-                net.spec().genesis_allocations.len()
-            )?;
-        }
+        Some(Command::Chain(args)) => out.push_str(&chain_cmd::run(&args)?),
         Some(Command::Node(args)) => match args.command {
             Some(NodeCommand::InitConfig) => out.push_str(&Config::commented_toml()),
             None => run_node(&args)?,
@@ -257,7 +209,9 @@ fn run(cli: Cli) -> anyhow::Result<String> {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let cli = Cli::parse();
+    logging::init(cli.log_format);
+    match run(cli) {
         Ok(text) => {
             // A closed pipe (`ferrochain chain spec | head`) is not an error.
             let _ = std::io::stdout().lock().write_all(text.as_bytes());

@@ -69,7 +69,8 @@ pub struct WalletArgs {
         long,
         global = true,
         value_name = "URL",
-        default_value = "http://127.0.0.1:5000"
+        default_value = "http://127.0.0.1:5000",
+        env = "FERROCHAIN_NODE"
     )]
     node: String,
     /// Read the password from this file (else FERROCHAIN_PASSWORD, else a prompt).

@@ -10,12 +10,17 @@
 //! - [`miner`]: block templates and the multi-threaded midstate nonce search; continuous mining.
 //! - [`events`]: new blocks, transactions and reorgs, broadcast to streams and peers.
 //! - [`peers`]: known peers.
+//! - [`metrics`]: Prometheus metrics at `/metrics`: height, peers, mempool, hash rate, validation, sync and
+//!   HTTP timings.
+//! - [`embed`]: a chain inside another Rust program — open on a store, wallets, send, mine, balances, blocks.
 //! - [`p2p`]: the peer-to-peer protocol: handshake, headers-first sync, block announcements.
 //! - [`api`]: the axum application: REST API, seed routes, home page.
 
 pub mod api;
 pub mod config;
+pub mod embed;
 pub mod events;
+pub mod metrics;
 pub mod miner;
 pub mod node;
 pub mod p2p;

@@ -117,53 +117,7 @@ impl Miner {
         reward_to: PubkeyHash,
         max_txs: usize,
     ) -> Result<Block, NodeError> {
-        let state = node.state();
-        let ctx = state.next_block_context()?;
-        let spec = node.network().spec();
-        let budget = (spec.max_block_bytes as usize).saturating_sub(RESERVED_BYTES);
-        let mut used = 0usize;
-        let mut fees = Amount::ZERO;
-        let mut txs = Vec::new();
-        for entry in state.mempool().into_iter().take(max_txs) {
-            if used + entry.size > budget {
-                break;
-            }
-            used += entry.size;
-            fees = fees.checked_add(entry.fee).unwrap_or(Amount::MAX);
-            txs.push(entry.tx);
-        }
-        let reward = spec
-            .subsidy_at(ctx.height)
-            .checked_add(fees)
-            .unwrap_or(Amount::MAX);
-        let outputs = if reward == Amount::ZERO {
-            Vec::new()
-        } else {
-            vec![TxOut {
-                amount: reward,
-                address: reward_to,
-            }]
-        };
-        let mut all = vec![Transaction::coinbase(
-            ctx.height,
-            outputs,
-            b"mined by ferrochain".to_vec(),
-        )];
-        all.extend(txs);
-        let txids: Vec<_> = all.iter().map(Transaction::txid).collect();
-        let header = Header {
-            version: BLOCK_VERSION,
-            height: ctx.height,
-            prev_hash: ctx.parent_hash,
-            merkle_root: merkle_root(&txids),
-            time_ms: now_ms().max(ctx.median_time_past + 1),
-            bits: ctx.expected_bits,
-            nonce: 0,
-        };
-        Ok(Block {
-            header,
-            transactions: all,
-        })
+        block_template(node.state(), reward_to, max_txs)
     }
 
     /// Mines one block on the current tip (blocking). `Ok(None)` if the tip changed before a block was found.
@@ -291,4 +245,63 @@ impl Miner {
             let _ = c.handle.join();
         }
     }
+}
+
+/// Builds a block template on the tip of `state`: up to `max_txs` mempool transactions in block order (within
+/// the block size limit) and a coinbase paying subsidy plus their fees to `reward_to`. Nonce 0. What
+/// [`Miner::template`] and [`crate::embed::Chain::mine_block`] mine on.
+///
+/// # Errors
+/// [`NodeError::State`] if the tip's context cannot be computed.
+pub fn block_template(
+    state: &ferrochain_state::State,
+    reward_to: PubkeyHash,
+    max_txs: usize,
+) -> Result<Block, NodeError> {
+    let ctx = state.next_block_context()?;
+    let spec = state.network().spec();
+    let budget = (spec.max_block_bytes as usize).saturating_sub(RESERVED_BYTES);
+    let mut used = 0usize;
+    let mut fees = Amount::ZERO;
+    let mut txs = Vec::new();
+    for entry in state.mempool().into_iter().take(max_txs) {
+        if used + entry.size > budget {
+            break;
+        }
+        used += entry.size;
+        fees = fees.checked_add(entry.fee).unwrap_or(Amount::MAX);
+        txs.push(entry.tx);
+    }
+    let reward = spec
+        .subsidy_at(ctx.height)
+        .checked_add(fees)
+        .unwrap_or(Amount::MAX);
+    let outputs = if reward == Amount::ZERO {
+        Vec::new()
+    } else {
+        vec![TxOut {
+            amount: reward,
+            address: reward_to,
+        }]
+    };
+    let mut all = vec![Transaction::coinbase(
+        ctx.height,
+        outputs,
+        b"mined by ferrochain".to_vec(),
+    )];
+    all.extend(txs);
+    let txids: Vec<_> = all.iter().map(Transaction::txid).collect();
+    let header = Header {
+        version: BLOCK_VERSION,
+        height: ctx.height,
+        prev_hash: ctx.parent_hash,
+        merkle_root: merkle_root(&txids),
+        time_ms: now_ms().max(ctx.median_time_past + 1),
+        bits: ctx.expected_bits,
+        nonce: 0,
+    };
+    Ok(Block {
+        header,
+        transactions: all,
+    })
 }

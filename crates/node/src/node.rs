@@ -11,17 +11,16 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use ferrochain_core::{
     Amount, Block, BlockHash, ChainSpec, Network, PubkeyHash, Transaction, Txid,
 };
-use ferrochain_state::postgres::PostgresStore;
-use ferrochain_state::sqlite::SqliteStore;
 use ferrochain_state::{BlockOutcome, State, StateConfig, StateError, Store};
 use ferrochain_wallet::KdfParams;
 use ferrochain_wallet::build::{BuildError, TransferRequest, build_record, build_transfer};
-use ferrochain_wallet::coin_select::{Candidate, FeePolicy, Maturity, SelectionOptions};
+use ferrochain_wallet::coin_select::{Candidate, FeePolicy, SelectionOptions};
 use ferrochain_wallet::keystore::{Keystore, KeystoreError};
 use tokio::sync::broadcast;
 
 use crate::config::Config;
 use crate::events::Event;
+use crate::metrics::Metrics;
 use crate::miner::Miner;
 use crate::peers::Peers;
 
@@ -94,6 +93,8 @@ struct Inner {
     peers: Peers,
     started_ms: u64,
     closing: tokio::sync::watch::Sender<bool>,
+    /// Prometheus metrics (`/metrics`).
+    metrics: Metrics,
 }
 
 impl std::fmt::Debug for Node {
@@ -136,13 +137,8 @@ pub fn now_ms() -> u64 {
 }
 
 fn open_store(config: &Config) -> Result<Box<dyn Store>, NodeError> {
-    Ok(match &config.database {
-        Some(url) => Box::new(PostgresStore::connect(url).map_err(StateError::from)?),
-        None => Box::new(
-            SqliteStore::open_path(&config.data_dir.join("chain.sqlite"))
-                .map_err(StateError::from)?,
-        ),
-    })
+    let storage = crate::embed::Storage::for_node(&config.data_dir, config.database.as_deref());
+    Ok(storage.open().map_err(StateError::from)?)
 }
 
 /// Writes a file atomically (temporary file, fsync, rename) with owner-only permissions: a crash leaves the
@@ -247,6 +243,7 @@ impl Node {
             config.mine_threads
         };
         let peers = Peers::new(&config);
+        let network_name = network.spec().name.clone();
         Ok(Node {
             inner: Arc::new(Inner {
                 miner: Miner::new(threads),
@@ -261,6 +258,7 @@ impl Node {
                 tip_generation: AtomicU64::new(0),
                 started_ms: now_ms(),
                 closing: tokio::sync::watch::channel(false).0,
+                metrics: Metrics::new(&network_name),
             }),
         })
     }
@@ -288,6 +286,11 @@ impl Node {
     /// The peers.
     pub fn peers(&self) -> &Peers {
         &self.inner.peers
+    }
+
+    /// The node's Prometheus metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
     }
 
     /// Where this node's block rewards go by default.
@@ -345,7 +348,13 @@ impl Node {
     /// # Errors
     /// [`NodeError::State`] with the reason the block was refused.
     pub fn submit_block(&self, block: Block) -> Result<BlockOutcome, NodeError> {
-        let outcome = self.inner.state.submit_block(block)?;
+        // Metrics hook: validation timing (`ferrochain_block_validation_seconds`).
+        let started = std::time::Instant::now();
+        let outcome = self.inner.state.submit_block(block);
+        self.inner
+            .metrics
+            .observe_block_validation(started.elapsed(), crate::metrics::outcome_label(&outcome));
+        let outcome = outcome?;
         if let BlockOutcome::Connected(r) = &outcome {
             self.inner.tip_generation.fetch_add(1, Ordering::AcqRel);
             if !r.disconnected.is_empty() {
@@ -455,26 +464,7 @@ impl Node {
         &self,
         owner: &PubkeyHash,
     ) -> Result<(Vec<Candidate>, SelectionOptions), NodeError> {
-        let tip = self.inner.state.tip().height;
-        let candidates = self
-            .inner
-            .state
-            .spendable(owner)?
-            .into_iter()
-            .map(|(op, e)| {
-                if e.height.0 > tip.0 {
-                    Candidate::unconfirmed(op, e)
-                } else {
-                    Candidate::confirmed(op, e)
-                }
-            })
-            .collect();
-        let options = SelectionOptions {
-            allow_unconfirmed: true,
-            maturity: Some(Maturity::for_next_block(&self.inner.network, tip)),
-            ..SelectionOptions::default()
-        };
-        Ok((candidates, options))
+        Ok(crate::embed::transfer_candidates(&self.inner.state, owner)?)
     }
 
     /// Signs a record of `payload` with a node-held key (blocking).

@@ -570,6 +570,12 @@ impl State {
         self.lock().mempool.ordered().into_iter().cloned().collect()
     }
 
+    /// The number of mempool transactions and their encoded size in bytes (cheap: nothing is copied).
+    pub fn mempool_size(&self) -> (usize, usize) {
+        let inner = self.lock();
+        (inner.mempool.len(), inner.mempool.bytes())
+    }
+
     /// The first `max` mempool transactions in block order, for a block template.
     pub fn block_template_transactions(&self, max: usize) -> Vec<Transaction> {
         self.lock().mempool.template(max)

@@ -29,11 +29,16 @@ pub fn app(node: Node) -> Router {
         .nest("/api/v1", v1::router())
         .merge(seed::router())
         .nest("/p2p/v1", crate::p2p::router())
+        .merge(crate::metrics::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            node.clone(),
+            crate::metrics::track_http,
         ))
         .with_state(node)
 }
