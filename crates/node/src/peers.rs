@@ -77,6 +77,12 @@ pub struct PeerInfo {
     /// Block bodies received from this peer by syncs.
     #[serde(default)]
     pub blocks_synced: u64,
+    /// Blocks this node announced to the peer (relay).
+    #[serde(default)]
+    pub blocks_announced: u64,
+    /// Transactions this node announced to the peer (relay).
+    #[serde(default)]
+    pub txs_announced: u64,
 }
 
 impl PeerInfo {
@@ -98,6 +104,8 @@ impl PeerInfo {
             score: 0,
             headers_synced: 0,
             blocks_synced: 0,
+            blocks_announced: 0,
+            txs_announced: 0,
         }
     }
 }
@@ -430,6 +438,19 @@ impl Peers {
         entry.failures = 0;
         entry.retry_at_ms = None;
         Some(entry.clone())
+    }
+
+    /// Records that a known peer took an announcement of `blocks` blocks and `txs` transactions: counts them
+    /// and clears failures and back-off.
+    pub fn record_announced(&self, url: &str, blocks: usize, txs: usize) {
+        if let Some(entry) = self.book().entries.get_mut(url) {
+            entry.blocks_announced = entry.blocks_announced.saturating_add(blocks as u64);
+            entry.txs_announced = entry.txs_announced.saturating_add(txs as u64);
+            entry.last_seen_ms = Some(now_ms());
+            entry.last_error = None;
+            entry.failures = 0;
+            entry.retry_at_ms = None;
+        }
     }
 
     /// Records that a known peer answered (any answer that was not a failure): clears failures and back-off.

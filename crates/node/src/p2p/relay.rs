@@ -255,7 +255,7 @@ async fn send_block(node: &Node, client: &PeerClient, a: &BlockAnnouncement, fro
         return;
     };
     match client.announce_block(&a.hex, from).await {
-        Ok(_) => node.peers().record_ok(url),
+        Ok(_) => node.peers().record_announced(url, 1, 0),
         Err(e) => failed(node, url, &e),
     }
 }
@@ -282,7 +282,7 @@ async fn send_txs(
         return;
     };
     match client.announce_txs(&hexes, from).await {
-        Ok(_) => node.peers().record_ok(url),
+        Ok(_) => node.peers().record_announced(url, 0, hexes.len()),
         Err(e) => failed(node, url, &e),
     }
 }
