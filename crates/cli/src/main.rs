@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::process::ExitCode;
 
+mod devnet_cmd;
 mod wallet_cmd;
 
 use anyhow::Context;
@@ -26,6 +27,8 @@ enum Command {
     Node(Box<NodeArgs>),
     /// The command-line wallet: keys from a recovery phrase in an encrypted file; talks to a node.
     Wallet(Box<wallet_cmd::WalletArgs>),
+    /// Start N peered nodes on consecutive ports (own data dirs); Ctrl-C stops them all.
+    Devnet(Box<devnet_cmd::DevnetArgs>),
     /// Chain tools: print a chain spec, show a network's genesis.
     Chain {
         #[command(subcommand)]
@@ -251,6 +254,7 @@ fn run(cli: Cli) -> anyhow::Result<String> {
             None => run_node(&args)?,
         },
         Some(Command::Wallet(args)) => out.push_str(&wallet_cmd::run(&args)?),
+        Some(Command::Devnet(args)) => out.push_str(&devnet_cmd::run(&args)?),
         None => run_node(&NodeArgs::default())?,
     }
     Ok(out)
