@@ -5,6 +5,7 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 mod chain_cmd;
+mod devnet_cmd;
 mod logging;
 mod wallet_cmd;
 
@@ -37,6 +38,8 @@ enum Command {
     Wallet(Box<wallet_cmd::WalletArgs>),
     /// Chain tools: verify, export and import the stored chain; print a chain spec; show a genesis.
     Chain(Box<chain_cmd::ChainArgs>),
+    /// Start N peered nodes on consecutive ports (own data dirs); Ctrl-C stops them all.
+    Devnet(Box<devnet_cmd::DevnetArgs>),
 }
 
 /// `ferrochain node` flags. Flags override the config file and `FERROCHAIN_*` variables.
@@ -203,6 +206,7 @@ fn run(cli: Cli) -> anyhow::Result<String> {
             None => run_node(&args)?,
         },
         Some(Command::Wallet(args)) => out.push_str(&wallet_cmd::run(&args)?),
+        Some(Command::Devnet(args)) => out.push_str(&devnet_cmd::run(&args)?),
         None => run_node(&NodeArgs::default())?,
     }
     Ok(out)

@@ -65,6 +65,8 @@ pub async fn serve(
             node.config().mine_interval_secs,
         );
     }
+    // --- p2p hook: the network task (connect to known peers, poll, relay); it ends when the node closes. ---
+    let network = p2p::net::start(&node);
     let app = app(node.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let closing = node.clone();
     let result = axum::serve(listener, app)
@@ -75,6 +77,14 @@ pub async fn serve(
         })
         .await
         .map_err(|e| NodeError::Task(e.to_string()));
+    // --- p2p hook: let the network task save the peer list; never wait long for it. ---
+    node.close();
+    if tokio::time::timeout(std::time::Duration::from_millis(500), network)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the network task did not stop in time");
+    }
     let stopping = node.clone();
     let _ = tokio::task::spawn_blocking(move || stopping.miner().shutdown()).await;
     result

@@ -9,16 +9,21 @@
 //! - [`client`]: the client side: one HTTP client with time limits and a response-size cap per operation.
 //! - [`sync`]: registering peers ([`register_peer`]), headers-first sync with one peer ([`sync_with`]) and with
 //!   every known peer ([`resolve`]).
+//! - [`net`]: the node's network task ([`net::start`]): connecting to known peers at start, the periodic poll,
+//!   peer-list exchange, background syncs, saving the peer list.
+//! - [`relay`]: announcing newly accepted blocks and transactions to every peer once, through one worker per
+//!   peer, so that a slow or dead peer delays nobody else.
 //!
 //! # Trust
 //! Nothing a peer *claims* (its height, its cumulative work) decides anything: headers are checked (proof of
 //! work, linkage) and their work summed here, bodies are fetched only for a branch with more work than ours,
-//! and every block is validated in full by the chain state before it counts.
-//!
-//! Relay, peer-list exchange, scoring, bans, back-off, periodic polling and `ferrochain devnet` come later
-//! (see "Not done yet" in `docs/p2p.md`).
+//! and every block is validated in full by the chain state before it counts. A peer that sends invalid data is
+//! scored and banned ([`crate::peers::Peers::misbehaved`]); a peer whose headers do not show the work it
+//! claimed is scored too.
 
 pub mod client;
+pub mod net;
+pub mod relay;
 pub mod routes;
 pub mod sync;
 pub mod wire;
@@ -52,6 +57,19 @@ pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 pub const MAX_SMALL_RESPONSE_BYTES: usize = 2 * 1024 * 1024;
 /// Most peers synced with at the same time by [`resolve`].
 pub const RESOLVE_CONCURRENCY: usize = 8;
+/// Time limit of a block or transaction announcement to a peer.
+pub const ANNOUNCE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Most requests this node's network task (relay, poll, peer exchange) has open to peers at a time.
+pub const OUTGOING_CONCURRENCY: usize = 32;
+/// Most background syncs (after an orphan announcement, a poll or a handshake) running at a time.
+pub const BACKGROUND_SYNCS: usize = 4;
+/// Most transactions in one `POST /p2p/v1/txs`.
+pub const MAX_TXS_PER_ANNOUNCEMENT: usize = 1000;
+/// Misbehaviour points for invalid data (a bad header or block, malformed or oversized answers): a ban at
+/// once.
+pub const SCORE_INVALID: u32 = crate::peers::BAN_THRESHOLD;
+/// Misbehaviour points for claiming more work than the headers show (two strikes: a ban).
+pub const SCORE_FALSE_CLAIM: u32 = crate::peers::BAN_THRESHOLD / 2;
 
 /// Why an exchange with a peer failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -110,6 +128,16 @@ pub enum PeerError {
     /// This node failed while storing what the peer sent (database, task); not the peer's fault.
     #[error("this node failed: {0}")]
     Local(String),
+    /// The peer is banned by this node (it sent invalid data, or the owner banned it).
+    #[error("peer {url} is banned until {until_ms} (ms since the Unix epoch): {reason}")]
+    Banned {
+        /// The peer.
+        url: String,
+        /// When the ban ends.
+        until_ms: u64,
+        /// Why it was banned.
+        reason: String,
+    },
 }
 
 impl PeerError {
@@ -121,6 +149,7 @@ impl PeerError {
             | PeerError::WrongNetwork { .. }
             | PeerError::WrongProtocol { .. } => StatusCode::BAD_REQUEST,
             PeerError::Local(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            PeerError::Banned { .. } => StatusCode::FORBIDDEN,
             _ => StatusCode::BAD_GATEWAY,
         }
     }
@@ -137,6 +166,24 @@ impl PeerError {
             PeerError::InvalidData { .. } => "peer_invalid_data",
             PeerError::TooLarge { .. } => "peer_answer_too_large",
             PeerError::Local(_) => "internal",
+            PeerError::Banned { .. } => "peer_banned",
+        }
+    }
+
+    /// Whether the peer is to blame: it sent malformed, invalid or oversized data.
+    pub fn is_misbehaviour(&self) -> bool {
+        matches!(
+            self,
+            PeerError::InvalidData { .. } | PeerError::TooLarge { .. }
+        )
+    }
+
+    /// The error for a banned URL.
+    pub fn banned(ban: crate::peers::Ban) -> PeerError {
+        PeerError::Banned {
+            url: ban.url,
+            until_ms: ban.until_ms,
+            reason: ban.reason,
         }
     }
 }
@@ -153,4 +200,26 @@ impl From<PeerError> for crate::api::ApiError {
 /// This node's own URL (`config.public_url()`), normalised.
 pub(crate) fn own_url(node: &crate::node::Node) -> Option<String> {
     crate::peers::normalize_url(&node.config().public_url())
+}
+
+/// Scores `url` for `error` when the error is the peer's fault ([`PeerError::is_misbehaviour`]); returns
+/// whether the peer is banned now.
+pub fn punish(node: &crate::node::Node, url: &str, error: &PeerError) -> bool {
+    if !error.is_misbehaviour() {
+        return false;
+    }
+    node.peers()
+        .misbehaved(url, SCORE_INVALID, &error.to_string())
+        .is_some()
+}
+
+/// Refuses a banned URL.
+///
+/// # Errors
+/// [`PeerError::Banned`].
+pub fn check_not_banned(node: &crate::node::Node, url: &str) -> Result<(), PeerError> {
+    match node.peers().banned(url) {
+        Some(ban) => Err(PeerError::banned(ban)),
+        None => Ok(()),
+    }
 }

@@ -2,6 +2,10 @@
 //! network refused, headers-first sync to a peer's tip, reorganisation to the chain with more work (and not to
 //! one with less), a down peer, and fake peers that send headers without proof of work or a block that does not
 //! match its header.
+//!
+//! These nodes serve the HTTP application only, without the network task (no relay, no poll), so that each
+//! test drives registration and sync itself; `test_p2p_relay.rs` and `test_p2p_network.rs` test the whole
+//! network.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
@@ -50,9 +54,15 @@ async fn start_with(network: Option<&Path>) -> TestNode {
         .unwrap()
         .unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(ferrochain_node::serve(node.clone(), listener, async move {
-        let _ = stopped.await;
-    }));
+    let app = ferrochain_node::app(node.clone())
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await
+    });
     TestNode {
         node,
         url: format!("http://{addr}"),

@@ -8,13 +8,31 @@
 use ferrochain_core::BlockHash;
 use serde::de::DeserializeOwned;
 
-use super::wire::{BlocksGetRequest, BlocksResponse, Handshake, HeadersResponse, PeersResponse};
+use super::wire::{
+    BlocksGetRequest, BlocksResponse, Handshake, HeadersResponse, PeersResponse,
+    SubmitBlockRequest, SubmitBlockResponse, SubmitTxsRequest, SubmitTxsResponse,
+};
 use super::{
-    AGENT, CONNECT_TIMEOUT, MAX_BLOCKS_RESPONSE_BYTES, MAX_SMALL_RESPONSE_BYTES, PeerError,
-    REQUEST_TIMEOUT, own_url,
+    AGENT, ANNOUNCE_TIMEOUT, CONNECT_TIMEOUT, MAX_BLOCKS_RESPONSE_BYTES, MAX_SMALL_RESPONSE_BYTES,
+    PeerError, REQUEST_TIMEOUT, own_url,
 };
 use crate::node::Node;
 use crate::peers::normalize_url;
+
+/// The HTTP client peers are reached with: connect and request time limits, no redirects, no proxy.
+///
+/// # Errors
+/// [`PeerError::Local`] if it cannot be built.
+pub fn http_client() -> Result<reqwest::Client, PeerError> {
+    reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
+        .user_agent(AGENT)
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .map_err(|e| PeerError::Local(chain(&e)))
+}
 
 /// An HTTP client for one peer.
 #[derive(Clone, Debug)]
@@ -44,6 +62,19 @@ impl PeerClient {
     /// [`PeerError::BadUrl`], [`PeerError::Itself`] for `node`'s own URL, or [`PeerError::Local`] if the HTTP
     /// client cannot be built.
     pub fn new(node: &Node, url: &str) -> Result<PeerClient, PeerError> {
+        PeerClient::with_http(node, url, http_client()?)
+    }
+
+    /// [`PeerClient::new`] on a shared HTTP client (from [`http_client`]), so that a long-lived task reuses
+    /// connections.
+    ///
+    /// # Errors
+    /// [`PeerError::BadUrl`], [`PeerError::Itself`].
+    pub fn with_http(
+        node: &Node,
+        url: &str,
+        http: reqwest::Client,
+    ) -> Result<PeerClient, PeerError> {
         let max_block_bytes = node.network().spec().max_block_bytes as usize;
         let url = normalize_url(url).ok_or_else(|| PeerError::BadUrl(url.to_string()))?;
         if reqwest::Url::parse(&url).is_err() {
@@ -52,14 +83,6 @@ impl PeerClient {
         if Some(&url) == own_url(node).as_ref() {
             return Err(PeerError::Itself(url));
         }
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
-            .user_agent(AGENT)
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .build()
-            .map_err(|e| PeerError::Local(chain(&e)))?;
         // A blocks answer holds up to MAX_BLOCKS_RESPONSE_BYTES of hex, or one block of any size (2 hex
         // digits per byte), plus JSON around it.
         let block_response_limit =
@@ -158,6 +181,62 @@ impl PeerClient {
             .http
             .post(format!("{}/p2p/v1/handshake", self.url))
             .json(ours);
+        self.call(req, MAX_SMALL_RESPONSE_BYTES).await
+    }
+
+    /// [`PeerClient::handshake`] with `node`'s own handshake, checked like [`PeerClient::hello_checked`]: the
+    /// peer learns (or is reminded of) this node's URL.
+    ///
+    /// # Errors
+    /// As [`PeerClient::hello_checked`].
+    pub async fn introduce_checked(&self, node: &Node) -> Result<Handshake, PeerError> {
+        let ours = Handshake::of(node, Some(node.config().public_url()));
+        let theirs = self.handshake(&ours).await?;
+        theirs.check_compatible(node)?;
+        if theirs.url.as_deref().and_then(normalize_url) == own_url(node) {
+            return Err(PeerError::Itself(self.url.clone()));
+        }
+        Ok(theirs)
+    }
+
+    /// `POST /p2p/v1/blocks`: announces a block (hex of its encoding) from `from` (this node's URL).
+    ///
+    /// # Errors
+    /// Any [`PeerError`] of the transport; [`PeerError::Http`] if the peer refuses the block.
+    pub async fn announce_block(
+        &self,
+        hex: &str,
+        from: Option<&str>,
+    ) -> Result<SubmitBlockResponse, PeerError> {
+        let req = self
+            .http
+            .post(format!("{}/p2p/v1/blocks", self.url))
+            .timeout(ANNOUNCE_TIMEOUT)
+            .json(&SubmitBlockRequest {
+                hex: hex.to_string(),
+                from: from.map(str::to_string),
+            });
+        self.call(req, MAX_SMALL_RESPONSE_BYTES).await
+    }
+
+    /// `POST /p2p/v1/txs`: announces transactions (hex of their encodings) from `from` (this node's URL).
+    ///
+    /// # Errors
+    /// Any [`PeerError`] of the transport.
+    pub async fn announce_txs(
+        &self,
+        txs: &[String],
+        from: Option<&str>,
+    ) -> Result<SubmitTxsResponse, PeerError> {
+        let req = self
+            .http
+            .post(format!("{}/p2p/v1/txs", self.url))
+            .timeout(ANNOUNCE_TIMEOUT)
+            .json(&SubmitTxsRequest {
+                hex: None,
+                txs: txs.to_vec(),
+                from: from.map(str::to_string),
+            });
         self.call(req, MAX_SMALL_RESPONSE_BYTES).await
     }
 

@@ -1,32 +1,38 @@
 //! The server side of the peer protocol, mounted under `/p2p/v1` ([`router`]). Every route answers JSON;
 //! malformed input gets a 4xx with the JSON error of the API ([`ApiError`]). Reads of the chain state run on
 //! blocking threads, like everything that may wait for the state's lock or the database.
+//!
+//! Requests that name their sender (`url` of a handshake, `from` of an announcement) are refused with 403
+//! `peer_banned` while that URL is banned. Invalid data in an announcement scores its sender — but only when
+//! the request really comes from the sender's address ([`attributable`]), so that nobody can get an honest
+//! peer banned by naming it.
 
-use std::collections::HashSet;
-use std::sync::{Mutex, OnceLock};
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use axum::extract::{RawQuery, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, RawQuery, Request, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use ferrochain_core::{Block, BlockHash, Decode, Encode, Height};
-use ferrochain_state::BlockOutcome;
+use ferrochain_core::check::TxError;
+use ferrochain_core::{Block, BlockHash, Decode, Encode, Height, Transaction};
+use ferrochain_state::{BlockOutcome, MempoolError, StateError};
 use serde::de::DeserializeOwned;
 
 use super::client::PeerClient;
 use super::wire::{
-    BlocksGetRequest, BlocksQuery, BlocksResponse, Handshake, HeadersQuery, HeadersResponse,
-    PeersResponse, SubmitBlockRequest, SubmitBlockResponse, TipInfo,
+    BanRequest, BlocksGetRequest, BlocksQuery, BlocksResponse, Handshake, HeadersQuery,
+    HeadersResponse, PeersResponse, SubmitBlockRequest, SubmitBlockResponse, SubmitTxsRequest,
+    SubmitTxsResponse, TipInfo, TxOutcome, UnbanRequest,
 };
 use super::{
     MAX_BLOCKS_PER_RESPONSE, MAX_BLOCKS_RESPONSE_BYTES, MAX_HEADERS_PER_RESPONSE,
-    MAX_LOCATOR_HASHES, PeerError, own_url,
+    MAX_LOCATOR_HASHES, MAX_TXS_PER_ANNOUNCEMENT, PeerError, SCORE_INVALID, own_url,
 };
 use crate::api::ApiError;
-use crate::api::extract::Body;
-use crate::node::Node;
-use crate::peers::{MAX_PEERS, normalize_url};
+use crate::api::extract::{Body, Owner};
+use crate::node::{Node, NodeError};
+use crate::peers::{BAN_DURATION_MS, Item, MAX_PEERS, normalize_url};
 
 /// How long the handshake route waits for the caller's own URL to answer before giving up on adding it.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -38,7 +44,83 @@ pub fn router() -> Router<Node> {
         .route("/headers", get(headers))
         .route("/blocks", get(blocks_from).post(submit_block))
         .route("/blocks/get", post(blocks_get))
+        .route("/txs", post(submit_txs))
         .route("/peers", get(peers))
+        .route("/peers/ban", post(ban))
+        .route("/peers/unban", post(unban))
+}
+
+/// The caller's socket address, when the server knows it (served with connect info, or a test's
+/// `MockConnectInfo`).
+#[derive(Clone, Copy, Debug)]
+pub struct Remote(pub Option<SocketAddr>);
+
+impl FromRequestParts<Node> for Remote {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        node: &Node,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Remote(
+            ConnectInfo::<SocketAddr>::from_request_parts(parts, node)
+                .await
+                .ok()
+                .map(|ConnectInfo(a)| a),
+        ))
+    }
+}
+
+/// Whether a request from `remote` may be blamed on the peer at `url`: the URL's host is (or resolves to) the
+/// address the request came from. Without a known remote address (in-process tests) it may.
+pub async fn attributable(url: &str, remote: Option<SocketAddr>) -> bool {
+    let Some(remote) = remote else { return true };
+    let Ok(parsed) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    let Some(host) = parsed.host_str() else {
+        return false;
+    };
+    let same = |ip: IpAddr| ip == remote.ip() || (ip.is_loopback() && remote.ip().is_loopback());
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return same(ip);
+    }
+    let port = parsed.port_or_known_default().unwrap_or(80);
+    match tokio::time::timeout(
+        Duration::from_secs(2),
+        tokio::net::lookup_host((host, port)),
+    )
+    .await
+    {
+        Ok(Ok(mut addrs)) => addrs.any(|a| same(a.ip())),
+        _ => false,
+    }
+}
+
+/// The sender named in a request, normalised, refused when banned.
+fn sender(node: &Node, from: Option<&str>) -> Result<Option<String>, ApiError> {
+    let Some(url) = from.and_then(normalize_url) else {
+        return Ok(None);
+    };
+    super::check_not_banned(node, &url)?;
+    Ok(Some(url))
+}
+
+/// Scores the sender of invalid data, if it can be blamed; returns whether it is banned now.
+async fn blame(
+    node: &Node,
+    from: Option<&str>,
+    remote: Option<SocketAddr>,
+    points: u32,
+    reason: &str,
+) -> bool {
+    match from {
+        Some(url) if attributable(url, remote).await => {
+            node.peers().misbehaved(url, points, reason).is_some()
+        }
+        _ => false,
+    }
 }
 
 /// Reads a query string into `T`, with a JSON error instead of axum's plain-text rejection.
@@ -67,6 +149,7 @@ async fn handshake(
     theirs.check_compatible(&node)?;
     if let Some(raw) = theirs.url.as_deref().filter(|u| !u.trim().is_empty()) {
         let url = normalize_url(raw).ok_or_else(|| PeerError::BadUrl(raw.to_string()))?;
+        super::check_not_banned(&node, &url)?;
         if Some(&url) != own_url(&node).as_ref() {
             if node.peers().contains(&url) {
                 node.peers().record_seen(&url, &theirs.seen(), false);
@@ -80,6 +163,11 @@ async fn handshake(
                     Ok(Err(e)) => tracing::info!(peer = %url, error = %e, "not adding peer"),
                     Err(_) => tracing::info!(peer = %url, "not adding peer: no answer in time"),
                 }
+            }
+            // A known peer that claims more work than ours is synced from (the sync checks the claim).
+            if node.peers().contains(&url) && theirs.tip.chain_work > node.state().tip().chain_work
+            {
+                super::net::sync_in_background(&node, url);
             }
         }
     }
@@ -223,40 +311,9 @@ async fn blocks_get(
     Ok(Json(answer))
 }
 
-/// Peers this node is syncing from because they announced a block with an unknown parent, keyed by this
-/// node's URL and the peer's (so that repeated announcements start one sync, not many).
-fn syncs_in_flight() -> &'static Mutex<HashSet<(String, String)>> {
-    static IN_FLIGHT: OnceLock<Mutex<HashSet<(String, String)>>> = OnceLock::new();
-    IN_FLIGHT.get_or_init(|| Mutex::new(HashSet::new()))
-}
-
-/// Starts a background sync from a known peer unless one is running; returns whether one was started.
-fn sync_in_background(node: &Node, peer: String) -> bool {
-    let key = (node.config().public_url(), peer.clone());
-    {
-        let mut set = syncs_in_flight().lock().unwrap_or_else(|p| p.into_inner());
-        if !set.insert(key.clone()) {
-            return false;
-        }
-    }
-    let node = node.clone();
-    tokio::spawn(async move {
-        match super::sync_with(&node, &peer).await {
-            Ok(report) => {
-                tracing::info!(peer = %peer, connected = report.connected, "synced after an orphan block")
-            }
-            Err(e) => tracing::info!(peer = %peer, error = %e, "sync after an orphan block failed"),
-        }
-        syncs_in_flight()
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&key);
-    });
-    true
-}
-
 async fn submit_block(
     State(node): State<Node>,
+    Remote(remote): Remote,
     request: Request,
 ) -> Result<Json<SubmitBlockResponse>, ApiError> {
     // A block may be as large as the network allows, in hex: this route has its own body limit.
@@ -272,24 +329,51 @@ async fn submit_block(
         })?;
     let req: SubmitBlockRequest = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::bad_request("invalid_json", format!("body: {e}")))?;
-    let raw = hex::decode(req.hex.trim())
-        .map_err(|e| ApiError::bad_request("invalid_hex", format!("hex: {e}")))?;
-    let block = Block::from_bytes(&raw).map_err(|e| {
-        ApiError::bad_request("invalid_block", format!("not a block encoding: {e}"))
-    })?;
+    let from = sender(&node, req.from.as_deref())?;
+    let block = match hex::decode(req.hex.trim())
+        .map_err(|e| ApiError::bad_request("invalid_hex", format!("hex: {e}")))
+        .and_then(|raw| {
+            Block::from_bytes(&raw).map_err(|e| {
+                ApiError::bad_request("invalid_block", format!("not a block encoding: {e}"))
+            })
+        }) {
+        Ok(block) => block,
+        Err(e) => {
+            blame(
+                &node,
+                from.as_deref(),
+                remote,
+                SCORE_INVALID,
+                "a malformed block",
+            )
+            .await;
+            return Err(e);
+        }
+    };
     let hash = block.hash();
-    let outcome = node
-        .blocking(move |node| node.submit_block(block))
-        .await??;
+    node.peers()
+        .note_received(Item::Block(hash), from.as_deref());
+    let outcome = match node.blocking(move |node| node.submit_block(block)).await? {
+        Ok(outcome) => outcome,
+        Err(
+            e @ NodeError::State(StateError::InvalidBlock { .. } | StateError::KnownInvalid(_)),
+        ) => {
+            let reason = format!("an invalid block: {e}");
+            blame(&node, from.as_deref(), remote, SCORE_INVALID, &reason).await;
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     let (name, missing_parent, reorged) = match &outcome {
         BlockOutcome::AlreadyKnown => ("already_known", None, false),
         BlockOutcome::Orphan { missing_parent } => ("orphan", Some(*missing_parent), false),
         BlockOutcome::SideChain => ("side_chain", None, false),
         BlockOutcome::Connected(r) => ("connected", None, !r.disconnected.is_empty()),
     };
-    let from = req.from.as_deref().and_then(normalize_url);
     let syncing = match (missing_parent, from) {
-        (Some(_), Some(peer)) if node.peers().contains(&peer) => sync_in_background(&node, peer),
+        (Some(_), Some(peer)) if node.peers().contains(&peer) => {
+            super::net::sync_in_background(&node, peer)
+        }
         _ => false,
     };
     Ok(Json(SubmitBlockResponse {
@@ -302,8 +386,153 @@ async fn submit_block(
     }))
 }
 
+/// Whether a transaction refused for `error` proves its sender dishonest: it is invalid whatever the chain
+/// (a bad signature, a key that does not own the output, outputs worth more than the inputs, a malformed
+/// transaction), not merely late or conflicting.
+fn tx_error_is_misbehaviour(error: &NodeError) -> bool {
+    match error {
+        NodeError::State(StateError::Mempool(MempoolError::Invalid(e))) => !matches!(
+            e,
+            TxError::MissingOrSpentInput { .. }
+                | TxError::DoubleSpendInBlock { .. }
+                | TxError::ImmatureCoinbase { .. }
+                | TxError::AlreadyInChain(_)
+        ),
+        _ => false,
+    }
+}
+
+async fn submit_txs(
+    State(node): State<Node>,
+    Remote(remote): Remote,
+    Body(req): Body<SubmitTxsRequest>,
+) -> Result<Json<SubmitTxsResponse>, ApiError> {
+    let from = sender(&node, req.from.as_deref())?;
+    let hexes: Vec<String> = req.hex.into_iter().chain(req.txs).collect();
+    if hexes.len() > MAX_TXS_PER_ANNOUNCEMENT {
+        return Err(ApiError::bad_request(
+            "too_many_transactions",
+            format!(
+                "announce at most {MAX_TXS_PER_ANNOUNCEMENT} transactions at a time, got {}",
+                hexes.len()
+            ),
+        ));
+    }
+    let mut results: Vec<TxOutcome> = Vec::with_capacity(hexes.len());
+    let mut decoded: Vec<(usize, Transaction)> = Vec::new();
+    let mut malformed = 0;
+    for (i, hex) in hexes.iter().enumerate() {
+        let tx = hex::decode(hex.trim())
+            .map_err(|e| format!("hex: {e}"))
+            .and_then(|raw| {
+                Transaction::from_bytes(&raw).map_err(|e| format!("not a transaction: {e}"))
+            });
+        match tx {
+            Ok(tx) => {
+                decoded.push((i, tx));
+                results.push(TxOutcome {
+                    txid: None,
+                    outcome: String::new(),
+                    error: None,
+                });
+            }
+            Err(error) => {
+                malformed += 1;
+                results.push(TxOutcome {
+                    txid: None,
+                    outcome: "rejected".into(),
+                    error: Some(error),
+                });
+            }
+        }
+    }
+    let origin = from.clone();
+    let outcomes = node
+        .blocking(move |node| {
+            decoded
+                .into_iter()
+                .map(|(i, tx)| {
+                    let txid = tx.txid();
+                    node.peers()
+                        .note_received(Item::Tx(txid), origin.as_deref());
+                    (i, txid, node.submit_transaction(tx))
+                })
+                .collect::<Vec<_>>()
+        })
+        .await?;
+    let mut invalid = malformed;
+    let mut accepted = 0;
+    for (i, txid, result) in outcomes {
+        let slot = &mut results[i];
+        slot.txid = Some(txid);
+        match result {
+            Ok(_) => {
+                accepted += 1;
+                slot.outcome = "accepted".into();
+            }
+            Err(NodeError::State(StateError::Mempool(
+                MempoolError::AlreadyInPool(_) | MempoolError::AlreadyInChain(_),
+            ))) => slot.outcome = "already_known".into(),
+            Err(e) => {
+                if tx_error_is_misbehaviour(&e) {
+                    invalid += 1;
+                }
+                slot.outcome = "rejected".into();
+                slot.error = Some(e.to_string());
+            }
+        }
+    }
+    if invalid > 0 {
+        let reason = format!("{invalid} invalid or malformed transactions");
+        blame(&node, from.as_deref(), remote, SCORE_INVALID, &reason).await;
+    }
+    Ok(Json(SubmitTxsResponse { results, accepted }))
+}
+
 async fn peers(State(node): State<Node>) -> Json<PeersResponse> {
     Json(PeersResponse {
         peers: node.peers().all(),
+        banned: node.peers().bans(),
     })
+}
+
+fn peer_url(given: &str) -> Result<String, ApiError> {
+    normalize_url(given).ok_or_else(|| PeerError::BadUrl(given.to_string()).into())
+}
+
+/// `POST /p2p/v1/peers/ban` (owner): bans a peer — no exchange with it either way — for `seconds` (default
+/// an hour).
+async fn ban(
+    State(node): State<Node>,
+    _owner: Owner,
+    Body(req): Body<BanRequest>,
+) -> Result<Json<crate::peers::Ban>, ApiError> {
+    let url = peer_url(&req.url)?;
+    let duration = req
+        .seconds
+        .map_or(BAN_DURATION_MS, |s| s.saturating_mul(1000));
+    let reason = req.reason.unwrap_or_else(|| "banned by the owner".into());
+    Ok(Json(node.peers().ban(&url, duration, &reason)))
+}
+
+/// `POST /p2p/v1/peers/unban` (owner): lifts a ban and, unless `reconnect` is `false`, registers the peer
+/// again (handshake both ways; it is then announced this node's tip and synced from if it has more work).
+async fn unban(
+    State(node): State<Node>,
+    _owner: Owner,
+    Body(req): Body<UnbanRequest>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let url = peer_url(&req.url)?;
+    let was_banned = node.peers().unban(&url);
+    let mut answer = serde_json::json!({ "url": url, "was_banned": was_banned });
+    if req.reconnect.unwrap_or(true) {
+        match super::register_peer(&node, &url).await {
+            Ok(_) => answer["reconnected"] = true.into(),
+            Err(e) => {
+                answer["reconnected"] = false.into();
+                answer["error"] = e.to_string().into();
+            }
+        }
+    }
+    Ok(Json(answer))
 }

@@ -26,7 +26,10 @@ use futures::StreamExt;
 
 use super::client::PeerClient;
 use super::wire::{Handshake, TipInfo};
-use super::{MAX_BLOCKS_PER_RESPONSE, MAX_HEADERS_PER_RESPONSE, PeerError, RESOLVE_CONCURRENCY};
+use super::{
+    MAX_BLOCKS_PER_RESPONSE, MAX_HEADERS_PER_RESPONSE, PeerError, RESOLVE_CONCURRENCY,
+    SCORE_FALSE_CLAIM, check_not_banned, punish,
+};
 use crate::node::{Node, NodeError, now_ms};
 use crate::peers::PeerInfo;
 
@@ -122,6 +125,7 @@ fn invalid(reason: impl Into<String>) -> PeerError {
 pub async fn register_peer(node: &Node, url: &str) -> Result<PeerInfo, PeerError> {
     let client = PeerClient::new(node, url)?;
     let url = client.url().to_string();
+    check_not_banned(node, &url)?;
     let result = async {
         let mut theirs = client.hello_checked(node).await?;
         let ours = Handshake::of(node, Some(node.config().public_url()));
@@ -136,6 +140,7 @@ pub async fn register_peer(node: &Node, url: &str) -> Result<PeerInfo, PeerError
     .await;
     if let Err(e) = &result {
         node.peers().record_failure(&url, &e.to_string());
+        punish(node, &url, e);
     }
     result
 }
@@ -162,17 +167,38 @@ pub async fn sync_with_options(
 ) -> Result<SyncReport, PeerError> {
     let client = PeerClient::new(node, url)?;
     let url = client.url().to_string();
-    let result = Sync::new(node, &client, options.clamped()).run().await;
-    match &result {
-        Ok(report) => {
+    check_not_banned(node, &url)?;
+    let mut sync = Sync::new(node, &client, options.clamped());
+    let result = sync.run().await;
+    let report = sync.report;
+    node.peers()
+        .record_synced(&url, report.headers_received, report.blocks_received);
+    match result {
+        Ok(claim) => {
             tracing::info!(peer = %url, connected = report.connected, reorged = report.reorged, "synced");
+            if let Some(FalseClaim { claimed, shown }) = claim {
+                node.peers().misbehaved(
+                    &url,
+                    SCORE_FALSE_CLAIM,
+                    &format!("claimed chain work {claimed}, but its headers show at most {shown}"),
+                );
+            }
+            Ok(report)
         }
         Err(e) => {
             tracing::info!(peer = %url, error = %e, "sync failed");
             node.peers().record_failure(&url, &e.to_string());
+            punish(node, &url, &e);
+            Err(e)
         }
     }
-    result
+}
+
+/// A peer claimed (in its handshake) more work than the headers it then served add up to.
+#[derive(Clone, Copy, Debug)]
+struct FalseClaim {
+    claimed: Work,
+    shown: Work,
 }
 
 /// Syncs with every known peer, at most [`RESOLVE_CONCURRENCY`] at a time; returns each peer's result, sorted
@@ -243,8 +269,11 @@ impl<'a> Sync<'a> {
         11usize.max(interval.saturating_add(2))
     }
 
-    async fn run(mut self) -> Result<SyncReport, PeerError> {
+    /// Runs the sync; `Ok(Some(..))` when it went through but the peer's headers showed less work than its
+    /// handshake claimed.
+    async fn run(&mut self) -> Result<Option<FalseClaim>, PeerError> {
         let theirs = self.client.hello_checked(self.node).await?;
+        let claimed = theirs.tip.chain_work;
         self.node
             .peers()
             .record_seen(self.client.url(), &theirs.seen(), false);
@@ -317,8 +346,16 @@ impl<'a> Sync<'a> {
                 .take(super::MAX_LOCATOR_HASHES)
                 .collect();
         }
-        self.report.tip_after = TipInfo::of(self.node);
-        Ok(self.report)
+        let tip = TipInfo::of(self.node);
+        self.report.tip_after = tip;
+        // A peer's active chain never loses work, so the headers it serves after its handshake show at least
+        // the work it claimed there. With no headers at all, its tip is one of our locator's blocks.
+        let shown = self
+            .end
+            .map_or(self.report.tip_before.chain_work.max(tip.chain_work), |e| {
+                e.work
+            });
+        Ok((claimed > shown).then_some(FalseClaim { claimed, shown }))
     }
 
     /// Finds where a batch of headers starting with `first` attaches: after the branch received so far, or

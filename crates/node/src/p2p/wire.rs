@@ -3,7 +3,7 @@
 //! Hashes are 64 hex digits, cumulative work a decimal string (it does not fit a JSON number), headers and
 //! blocks hex of their canonical encoding (a header is 96 bytes, so 192 hex digits).
 
-use ferrochain_core::{BlockHash, Work};
+use ferrochain_core::{BlockHash, Txid, Work};
 
 use super::PeerError;
 use crate::node::Node;
@@ -205,4 +205,69 @@ pub struct SubmitBlockResponse {
 pub struct PeersResponse {
     /// The known peers.
     pub peers: Vec<crate::peers::PeerInfo>,
+    /// The bans in force.
+    #[serde(default)]
+    pub banned: Vec<crate::peers::Ban>,
+}
+
+/// Body of `POST /p2p/v1/txs`: transactions announced by a peer (or a client).
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+pub struct SubmitTxsRequest {
+    /// One transaction as hex of its canonical encoding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hex: Option<String>,
+    /// Several, in order (parents before children); at most [`super::MAX_TXS_PER_ANNOUNCEMENT`] with `hex`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub txs: Vec<String>,
+    /// The sender's URL (relay does not send the transactions back to it).
+    #[serde(default)]
+    pub from: Option<String>,
+}
+
+/// What became of one announced transaction.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct TxOutcome {
+    /// Its id (absent when it did not decode).
+    #[schema(value_type = Option<String>)]
+    pub txid: Option<Txid>,
+    /// `accepted` (new in the mempool, relayed on), `already_known` (in the mempool or the chain) or
+    /// `rejected`.
+    pub outcome: String,
+    /// Why it was rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Answer of `POST /p2p/v1/txs`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct SubmitTxsResponse {
+    /// One outcome per transaction, in order.
+    pub results: Vec<TxOutcome>,
+    /// How many were accepted.
+    pub accepted: usize,
+}
+
+/// Body of `POST /p2p/v1/peers/ban` (owner).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct BanRequest {
+    /// The peer's URL.
+    pub url: String,
+    /// How long, in seconds (default an hour).
+    #[serde(default)]
+    pub seconds: Option<u64>,
+    /// Why (shown in the peer list).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Body of `POST /p2p/v1/peers/unban` (owner).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct UnbanRequest {
+    /// The peer's URL.
+    pub url: String,
+    /// Register the peer again at once (handshake both ways), default `true`.
+    #[serde(default)]
+    pub reconnect: Option<bool>,
 }
