@@ -139,6 +139,7 @@ pub fn router() -> Router<Node> {
         .route("/ui/wallet/file/send", post(wallet::file_send))
         .route("/ui/wallet/file/record", post(wallet::file_record))
         .route("/ui/how", get(learn::page))
+        .route("/ui/{*rest}", get(page_not_found))
         .route_layer(axum::middleware::from_fn(page_headers))
 }
 
@@ -192,6 +193,13 @@ fn is_cross_site(headers: &axum::http::HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     !origin_host.eq_ignore_ascii_case(host)
+}
+
+async fn page_not_found(uri: axum::http::Uri) -> UiError {
+    UiError::not_found(format!(
+        "there is no page {}; the pages are listed in the menu above",
+        uri.path()
+    ))
 }
 
 async fn script() -> Response {
