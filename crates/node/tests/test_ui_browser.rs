@@ -63,7 +63,10 @@ async fn start_driver(chromium: &str, profile: &Path) -> (Driver, Client) {
     let driver = Driver(child);
     let deadline = Instant::now() + Duration::from_secs(20);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not listen on {port}");
+        assert!(
+            Instant::now() < deadline,
+            "chromedriver did not listen on {port}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let mut caps = serde_json::Map::new();
@@ -104,7 +107,10 @@ async fn wait_js(c: &Client, what: &str, script: &str, done: impl Fn(&Value) -> 
         if done(&v) {
             return v;
         }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}; last value {v}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; last value {v}"
+        );
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
 }
@@ -128,6 +134,7 @@ async fn shot(c: &Client, dir: &Path, name: &str, width: u32) {
         .unwrap_or(900)
         .clamp(400, 5000) as u32;
     c.set_window_size(width, height).await.unwrap();
+    c.execute("window.scrollTo(0, 0)", vec![]).await.unwrap();
     let png = c.screenshot().await.unwrap();
     std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
     c.set_window_size(DESKTOP.0, DESKTOP.1).await.unwrap();
@@ -148,14 +155,50 @@ async fn click(c: &Client, selector: &str) {
     css(c, selector).await.click().await.unwrap();
 }
 
+/// Mines a block on `parent` (not the tip): a side branch.
+fn side_block(node: &Node, parent: &ferrochain_core::Block, tag: &[u8]) -> ferrochain_core::Block {
+    use ferrochain_core::{Header, HeaderHasher, Transaction, TxOut};
+    let height = parent.header.height.next().unwrap();
+    let coinbase = Transaction::coinbase(
+        height,
+        vec![TxOut {
+            amount: node.network().spec().subsidy_at(height),
+            address: node.miner_address(),
+        }],
+        tag.to_vec(),
+    );
+    let mut header = Header {
+        version: 1,
+        height,
+        prev_hash: parent.hash(),
+        merkle_root: ferrochain_core::merkle::merkle_root(&[coinbase.txid()]),
+        time_ms: parent.header.time_ms + 1000,
+        bits: parent.header.bits,
+        nonce: 0,
+    };
+    let target = header.bits.to_target().unwrap();
+    header.nonce = HeaderHasher::new(&header)
+        .find_nonce(&target, 0..u64::MAX >> 11)
+        .unwrap()
+        .0;
+    ferrochain_core::Block {
+        header,
+        transactions: vec![coinbase],
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_pays_sees_it_confirm_live_verifies_its_proof_and_tampers_with_a_block() {
     let chromium = CHROMIUM.iter().find(|p| Path::new(p).exists());
     let (Some(chromium), true) = (chromium, Path::new(CHROMEDRIVER).exists()) else {
         if std::env::var_os("CI").is_some() {
-            panic!("browser test: chromium or chromedriver is missing under CI (.ci/run installs them)");
+            panic!(
+                "browser test: chromium or chromedriver is missing under CI (.ci/run installs them)"
+            );
         }
-        eprintln!("browser test skipped: install chromium and chromium-driver (apt-get install chromium chromium-driver)");
+        eprintln!(
+            "browser test skipped: install chromium and chromium-driver (apt-get install chromium chromium-driver)"
+        );
         return;
     };
     tokio::time::timeout(Duration::from_secs(600), run(chromium))
@@ -189,14 +232,34 @@ async fn run(chromium: &str) {
     // 1. Create a wallet: the phrase is shown once, the file is offered for download.
     c.goto(&url("/ui/wallet")).await.unwrap();
     shots(&c, &shots_dir, "wallet").await;
-    fill(&c, "#create-form input[name=password]", "correct horse battery").await;
-    fill(&c, "#create-form input[name=password2]", "correct horse battery").await;
+    fill(
+        &c,
+        "#create-form input[name=password]",
+        "correct horse battery",
+    )
+    .await;
+    fill(
+        &c,
+        "#create-form input[name=password2]",
+        "correct horse battery",
+    )
+    .await;
     click(&c, "#create-form button[type=submit]").await;
     let phrase = css(&c, "#phrase").await;
     assert_eq!(phrase.find_all(Locator::Css("li")).await.unwrap().len(), 24);
     let download = css(&c, "#download").await;
-    assert!(download.attr("href").await.unwrap().unwrap().starts_with("data:application/json;base64,"));
-    assert_eq!(download.attr("download").await.unwrap().as_deref(), Some("ferrochain-wallet.json"));
+    assert!(
+        download
+            .attr("href")
+            .await
+            .unwrap()
+            .unwrap()
+            .starts_with("data:application/json;base64,")
+    );
+    assert_eq!(
+        download.attr("download").await.unwrap().as_deref(),
+        Some("ferrochain-wallet.json")
+    );
     let mut addresses = Vec::new();
     for el in c.find_all(Locator::Css("[data-address]")).await.unwrap() {
         addresses.push(el.text().await.unwrap());
@@ -227,22 +290,46 @@ async fn run(chromium: &str) {
         .send_keys(wallet_file.to_str().unwrap())
         .await
         .unwrap();
-    fill(&c, "#open-form input[name=password]", "correct horse battery").await;
+    fill(
+        &c,
+        "#open-form input[name=password]",
+        "correct horse battery",
+    )
+    .await;
     click(&c, "#open-form button[type=submit]").await;
     let accounts = css(&c, "#file-accounts").await.text().await.unwrap();
     assert!(accounts.contains("10"), "{accounts}");
     // A wrong amount is reported next to its field.
     fill(&c, "#file-send input[name=to]", &addresses[1]).await;
     fill(&c, "#file-send input[name=amount]", "1000").await;
-    fill(&c, "#file-send input[name=password]", "correct horse battery").await;
+    fill(
+        &c,
+        "#file-send input[name=password]",
+        "correct horse battery",
+    )
+    .await;
     click(&c, "#file-send button[type=submit]").await;
-    let err = css(&c, "#file-send #err-amount").await.text().await.unwrap();
+    let err = css(&c, "#file-send #err-amount")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(!err.is_empty());
     shots(&c, &shots_dir, "wallet-error").await;
     fill(&c, "#file-send input[name=amount]", "2.5").await;
-    fill(&c, "#file-send input[name=password]", "correct horse battery").await;
+    fill(
+        &c,
+        "#file-send input[name=password]",
+        "correct horse battery",
+    )
+    .await;
     click(&c, "#file-send button[type=submit]").await;
-    let href = css(&c, "#done-tx").await.attr("href").await.unwrap().unwrap();
+    let href = css(&c, "#done-tx")
+        .await
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
     let txid = href.rsplit('/').next().unwrap().to_string();
     assert_eq!(txid.len(), 64);
     shots(&c, &shots_dir, "wallet-open").await;
@@ -254,11 +341,16 @@ async fn run(chromium: &str) {
 
     // 5. The dashboard shows it confirmed when a block arrives — without reloading.
     c.goto(&url("/")).await.unwrap();
-    wait_js(&c, "the live stream", "return window.ferrochainLive && window.ferrochainLive.events", |v| {
-        v.as_u64().is_some_and(|n| n >= 1)
-    })
+    wait_js(
+        &c,
+        "the live stream",
+        "return window.ferrochainLive && window.ferrochainLive.events",
+        |v| v.as_u64().is_some_and(|n| n >= 1),
+    )
     .await;
-    c.execute("window.__sameDocument = 'yes'", vec![]).await.unwrap();
+    c.execute("window.__sameDocument = 'yes'", vec![])
+        .await
+        .unwrap();
     assert_eq!(css(&c, "#stat-mempool").await.text().await.unwrap(), "1");
     let miner = node.clone();
     tokio::task::spawn_blocking(move || miner.mine_one(miner.miner_address(), usize::MAX).unwrap())
@@ -275,14 +367,22 @@ async fn run(chromium: &str) {
     )
     .await;
     assert_eq!(css(&c, "#stat-mempool").await.text().await.unwrap(), "0");
-    let same = c.execute("return window.__sameDocument", vec![]).await.unwrap();
+    let same = c
+        .execute("return window.__sameDocument", vec![])
+        .await
+        .unwrap();
     assert_eq!(same, json!("yes"), "the dashboard was not reloaded");
     shots(&c, &shots_dir, "dashboard").await;
 
     // 6. Its Merkle proof, verified in the page.
     c.goto(&url(&format!("/ui/tx/{txid}"))).await.unwrap();
     assert_eq!(
-        css(&c, "#tx-status").await.attr("data-state").await.unwrap().as_deref(),
+        css(&c, "#tx-status")
+            .await
+            .attr("data-state")
+            .await
+            .unwrap()
+            .as_deref(),
         Some("confirmed")
     );
     click(&c, "#verify-btn").await;
@@ -293,7 +393,12 @@ async fn run(chromium: &str) {
         |v| v.as_str().is_some_and(|s| !s.is_empty()),
     )
     .await;
-    assert_eq!(ok, json!("true"), "{}", css(&c, "#verify-result").await.text().await.unwrap());
+    assert_eq!(
+        ok,
+        json!("true"),
+        "{}",
+        css(&c, "#verify-result").await.text().await.unwrap()
+    );
     let steps_ok = c
         .execute("return document.querySelectorAll('.mstep.ok').length === document.querySelectorAll('.mstep').length", vec![])
         .await
@@ -304,29 +409,53 @@ async fn run(chromium: &str) {
     // 7. The tamper sandbox: change the nonce of the block before the tip.
     c.goto(&url("/ui/how")).await.unwrap();
     css(&c, "#sb-block").await.select_by_index(1).await.unwrap();
-    let nonce = css(&c, "#sb-nonce").await.prop("value").await.unwrap().unwrap();
+    let nonce = css(&c, "#sb-nonce")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
     let changed = (nonce.parse::<u64>().unwrap() + 1).to_string();
     fill(&c, "#sb-nonce", &changed).await;
     click(&c, "#sb-apply").await;
-    let pow = wait_js(&c, "the sandbox check", "return document.getElementById('sb-result').dataset.pow || ''", |v| {
-        v.as_str().is_some_and(|s| !s.is_empty())
-    })
+    let pow = wait_js(
+        &c,
+        "the sandbox check",
+        "return document.getElementById('sb-result').dataset.pow || ''",
+        |v| v.as_str().is_some_and(|s| !s.is_empty()),
+    )
     .await;
-    let link = c.execute("return document.getElementById('sb-result').dataset.link", vec![]).await.unwrap();
+    let link = c
+        .execute(
+            "return document.getElementById('sb-result').dataset.link",
+            vec![],
+        )
+        .await
+        .unwrap();
     // One nonce in 2^16 also meets the target; then only the link breaks.
     assert!(pow == json!("fail") || pow == json!("ok"));
-    assert_eq!(link, json!("fail"), "the next block no longer follows the copy");
+    assert_eq!(
+        link,
+        json!("fail"),
+        "the next block no longer follows the copy"
+    );
     let broken = c
-        .execute("return document.querySelectorAll('#sb-chain li.bad').length", vec![])
+        .execute(
+            "return document.querySelectorAll('#sb-chain li.bad').length",
+            vec![],
+        )
         .await
         .unwrap();
     assert!(broken.as_u64().unwrap() >= 1);
     // Changing the coinbase reward breaks the Merkle root.
     fill(&c, "#sb-amount", "5000000000").await;
     click(&c, "#sb-apply").await;
-    wait_js(&c, "the Merkle check of the copy", "return document.getElementById('sb-result').dataset.merkle || ''", |v| {
-        v.as_str() == Some("fail")
-    })
+    wait_js(
+        &c,
+        "the Merkle check of the copy",
+        "return document.getElementById('sb-result').dataset.merkle || ''",
+        |v| v.as_str() == Some("fail"),
+    )
     .await;
     shots(&c, &shots_dir, "how-tamper").await;
     // Re-mining the copy (with its new root) gives it valid proof of work again; the next link stays broken.
@@ -338,6 +467,18 @@ async fn run(chromium: &str) {
         .await
         .unwrap();
     assert_eq!(after, json!(["ok", "ok", "fail"]));
+    let reward = c
+        .execute(
+            "return document.getElementById('sb-result').dataset.reward",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        reward,
+        json!("fail"),
+        "a reward above subsidy plus fees is refused"
+    );
     shots(&c, &shots_dir, "how-remined").await;
 
     // 8. The other pages, for the screenshots (and that they render in a browser).
@@ -345,7 +486,9 @@ async fn run(chromium: &str) {
         let n = node.clone();
         tokio::task::spawn_blocking(move || {
             let author = n.network().address(&n.miner_address());
-            let rec = n.record_from_held(&author, b"lot 7 shipped to Lyon".to_vec()).unwrap();
+            let rec = n
+                .record_from_held(&author, b"lot 7 shipped to Lyon".to_vec())
+                .unwrap();
             let id = n.submit_transaction(rec).unwrap();
             n.mine_one(n.miner_address(), usize::MAX).unwrap();
             id.to_string()
@@ -353,13 +496,33 @@ async fn run(chromium: &str) {
         .await
         .unwrap()
     };
+    // A stale side branch, for the block tree.
+    let n = node.clone();
+    tokio::task::spawn_blocking(move || {
+        let parent = n
+            .state()
+            .block_at(ferrochain_core::Height(1))
+            .unwrap()
+            .unwrap();
+        let side = side_block(&n, &parent, b"a losing branch");
+        assert_eq!(
+            n.submit_block(side).unwrap(),
+            ferrochain_state::BlockOutcome::SideChain
+        );
+    })
+    .await
+    .unwrap();
     for (name, path, expect) in [
         ("blocks", "/ui/blocks".to_string(), "#blocks"),
         ("block", "/ui/block/2".to_string(), ".link-chain"),
         ("address", format!("/ui/address/{}", addresses[1]), "#utxos"),
         ("records", "/ui/records?q=lot+7".to_string(), "#records"),
         ("record-tx", format!("/ui/tx/{record}"), "#payload-text"),
-        ("network", "/ui/network".to_string(), "#block-tree"),
+        (
+            "network",
+            "/ui/network".to_string(),
+            "#block-tree .blk.stale",
+        ),
         ("how", "/ui/how".to_string(), "#pow"),
         ("error-404", "/ui/block/99999".to_string(), ".error-page"),
     ] {
@@ -368,7 +531,9 @@ async fn run(chromium: &str) {
         shots(&c, &shots_dir, name).await;
     }
     let balance = {
-        c.goto(&url(&format!("/ui/address/{}", addresses[1]))).await.unwrap();
+        c.goto(&url(&format!("/ui/address/{}", addresses[1])))
+            .await
+            .unwrap();
         css(&c, "#balance-confirmed").await.text().await.unwrap()
     };
     assert_eq!(balance, "2.5");

@@ -26,7 +26,11 @@ pub struct IntervalPoint {
 pub fn interval_points(node: &Node, count: u64) -> Vec<IntervalPoint> {
     let state = node.state();
     let tip = state.tip().height.0;
-    let first = tip.saturating_sub(count).max(1);
+    // The genesis timestamp is fixed by the chain spec, so the first block's interval says nothing: start at 2.
+    let first = tip.saturating_sub(count).max(2);
+    if first > tip {
+        return Vec::new();
+    }
     let mut points = Vec::new();
     let mut prev_time = state
         .hash_at(Height(first - 1))
@@ -104,10 +108,11 @@ pub fn draw_intervals(points: &[IntervalPoint], target_secs: f64) -> String {
         let _ = write!(
             s,
             "<line class=\"grid\" x1=\"{LEFT}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/>\
-             <text class=\"axis\" x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{v:.0}s</text>",
+             <text class=\"axis\" x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
             W - RIGHT,
             LEFT - 4.0,
-            y + 4.0
+            y + 4.0,
+            axis_secs(v)
         );
     }
     for (i, p) in points.iter().enumerate() {
@@ -157,6 +162,19 @@ pub fn draw_intervals(points: &[IntervalPoint], target_secs: f64) -> String {
         H - 8.0
     );
     s
+}
+
+/// An axis label for a number of seconds: `0`, `12s`, `5m`, `3h`.
+fn axis_secs(v: f64) -> String {
+    if v <= 0.0 {
+        "0".into()
+    } else if v < 120.0 {
+        format!("{v:.0}s")
+    } else if v < 7200.0 {
+        format!("{:.0}m", v / 60.0)
+    } else {
+        format!("{:.0}h", v / 3600.0)
+    }
 }
 
 /// Draws the block tree: heights left to right, the active chain on the top lane, each side branch on a lane
@@ -242,7 +260,7 @@ pub fn draw_tree(tree: &Tree) -> String {
              <text class=\"blk-label\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text></a>",
             x + BW / 2.0,
             y + BH / 2.0 + 4.0,
-            escape(&b.hash[..6.min(b.hash.len())]),
+            escape(&b.hash[b.hash.len().saturating_sub(6)..]),
             hash = escape(&b.hash),
             height = b.height,
         );

@@ -82,8 +82,9 @@ function startLive() {
   if (!needs || !window.EventSource) return;
   let last = null;
   const source = new EventSource("/ui/live");
-  source.addEventListener("open", () => { if (state) { state.textContent = "live"; state.classList.add("on"); } });
-  source.addEventListener("error", () => { if (state) { state.textContent = "reconnecting…"; state.classList.remove("on"); } });
+  const show = (text, on) => { if (state) { state.hidden = false; state.textContent = text; state.classList.toggle("on", on); } };
+  source.addEventListener("open", () => show("live", true));
+  source.addEventListener("error", () => show("reconnecting…", false));
   source.addEventListener("status", (ev) => {
     const s = JSON.parse(ev.data);
     window.ferrochainLive.events += 1;
@@ -151,6 +152,7 @@ function setupMerkle() {
         : "✗ The proof does not check: " + (!rootOk ? "the path does not lead to the root" :
           !inHeader ? "the root is not the header's" : "the header does not hash to the block");
       document.querySelector(".mnode.root")?.classList.add(rootOk ? "ok" : "bad");
+      document.querySelector(".mnode.leaf")?.classList.add(rootOk ? "ok" : "bad");
     } catch (e) {
       out.dataset.ok = "false";
       out.textContent = "The check could not run: " + e.message;
@@ -216,25 +218,29 @@ function setupSandbox() {
     const powOk = hashNum <= target;
     const bitsOk = hex(header.slice(84, 88)) === b.header_hex.slice(168, 176);
     const rootOk = hex(header.slice(44, 76)) === hex(rootNow);
+    const claimed = b.amount_offset == null ? null : BigInt($("sb-amount").value.trim() || "0");
+    const rewardOk = claimed === null || claimed <= BigInt(b.amount_units);
     const next = blocks[i + 1];
     const linkOk = !next || next.header_hex.slice(24, 88) === hashHex;
     const changed = hashHex !== b.hash;
     res.dataset.pow = powOk ? "ok" : "fail";
     res.dataset.merkle = rootOk ? "ok" : "fail";
     res.dataset.link = linkOk ? "ok" : "fail";
+    res.dataset.reward = rewardOk ? "ok" : "fail";
     const line = (ok, text) => '<li class="' + (ok ? "good" : "bad") + '">' + (ok ? "✓ " : "✗ ") + text + "</li>";
     let html = "<p>The copy's hash: <code>" + hashHex + "</code>" + (changed ? " — <b>changed</b> (it was " + b.hash.slice(0, 16) + "…)" : " — unchanged") + "</p><ul class=\"checks\">";
     html += line(powOk, powOk ? "Proof of work: the hash is at most the target." :
       "Proof of work: the hash is above the target (" + b.zero_bits + " leading zero bits needed). Every header change gives a new, random-looking hash; finding one under the target takes about 2^" + b.zero_bits + " tries.");
     html += line(bitsOk, bitsOk ? "Difficulty: bits are what the rules require." : "Difficulty: bits differ from what the difficulty rules require for this height (an easier target is not allowed).");
     html += line(rootOk, rootOk ? (coinbaseChanged ? "Merkle root: the header holds the new root of the changed transactions." : "Merkle root: matches the transactions.") :
-      "Merkle root: the transactions no longer give the root in the header — the coinbase's txid changed, so every hash up the tree changed." + (coinbaseChanged ? " (A larger reward would also break the rule that a coinbase takes at most subsidy + fees.)" : ""));
+      "Merkle root: the transactions no longer give the root in the header — the coinbase's txid changed, so every hash up the tree changed.");
+    if (!rewardOk) html += line(false, "Reward: the coinbase claims " + claimed + " units, more than the subsidy plus fees (" + b.amount_units + ") — every node refuses the block whatever its proof of work.");
     if (next) html += line(linkOk, linkOk ? "Link: block #" + next.height + " names this hash as its parent." :
       "Link: block #" + next.height + " names " + next.header_hex.slice(24, 40) + "… as its parent, not this copy — it no longer follows it. Fixing that changes block #" + next.height + "'s header, so its hash, so its proof of work, and so on for every later block.");
     else html += line(true, "Link: this is the tip, no block follows yet — but the honest chain keeps growing on the original.");
     res.innerHTML = html + "</ul>";
     strip.innerHTML = blocks.map((x, k) => {
-      const cls = k < i ? "good" : k === i ? (powOk && rootOk && bitsOk ? "warn" : "bad") : "bad";
+      const cls = k < i ? "good" : k === i ? (powOk && rootOk && bitsOk && rewardOk ? "warn" : "bad") : "bad";
       const what = k < i ? "unchanged" : k === i ? "tampered copy" : "parent link broken";
       return '<li class="' + cls + '">#' + x.height + " <span class=\"sub\">" + what + "</span></li>";
     }).join("");
