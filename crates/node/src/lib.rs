@@ -14,7 +14,8 @@
 //!   HTTP timings.
 //! - [`embed`]: a chain inside another Rust program — open on a store, wallets, send, mine, balances, blocks.
 //! - [`p2p`]: the peer-to-peer protocol: handshake, headers-first sync, block announcements.
-//! - [`api`]: the axum application: REST API, seed routes, home page.
+//! - [`api`]: the axum application: REST API, seed routes, peer routes and the web UI.
+//! - [`ui`]: the web UI: server-rendered pages, SVG charts, a little JavaScript.
 
 pub mod api;
 pub mod config;
@@ -25,6 +26,7 @@ pub mod miner;
 pub mod node;
 pub mod p2p;
 pub mod peers;
+pub mod ui;
 
 use std::future::Future;
 use std::net::SocketAddr;

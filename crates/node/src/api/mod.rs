@@ -1,5 +1,5 @@
 //! The HTTP surfaces of one axum server (DESIGN §7): the REST API under `/api/v1` ([`v1`]), the seed-compatible
-//! routes ([`seed`]), and the home page. Every route answers malformed input with a 4xx and a message, bodies
+//! routes ([`seed`]), and the web UI ([`crate::ui`]). Every route answers malformed input with a 4xx and a message, bodies
 //! over the configured limit with 413, and requests over the time limit with 408.
 
 pub mod error;
@@ -13,8 +13,6 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse};
-use axum::routing::get;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::node::Node;
@@ -25,7 +23,7 @@ pub fn app(node: Node) -> Router {
     let limit = node.config().max_body_bytes;
     let timeout = Duration::from_secs(node.config().request_timeout_secs.max(1));
     Router::new()
-        .route("/", get(home))
+        .merge(crate::ui::router())
         .nest("/api/v1", v1::router())
         .merge(seed::router())
         .nest("/p2p/v1", crate::p2p::router())
@@ -47,19 +45,5 @@ async fn not_found(uri: axum::http::Uri) -> ApiError {
     ApiError::not_found(format!(
         "no route {}; the API is described at /api/v1/openapi.json",
         uri.path()
-    ))
-}
-
-async fn home(axum::extract::State(node): axum::extract::State<Node>) -> impl IntoResponse {
-    let tip = node.state().tip();
-    Html(format!(
-        "<!doctype html><html><head><meta charset=utf-8><meta name=viewport content=\"width=device-width\">\
-         <title>ferrochain</title></head><body><h1>ferrochain</h1>\
-         <p>Network <b>{}</b>, height <b>{}</b>, tip <code>{}</code>.</p>\
-         <p>The API is described at <a href=\"/api/v1/openapi.json\">/api/v1/openapi.json</a>; \
-         the status is at <a href=\"/api/v1/status\">/api/v1/status</a>.</p></body></html>",
-        node.network().spec().name,
-        tip.height,
-        tip.hash
     ))
 }
