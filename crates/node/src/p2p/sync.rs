@@ -169,7 +169,9 @@ pub async fn sync_with_options(
     let url = client.url().to_string();
     check_not_banned(node, &url)?;
     let mut sync = Sync::new(node, &client, options.clamped());
+    let started = std::time::Instant::now();
     let result = sync.run().await;
+    node.metrics().observe_sync(started.elapsed(), result.is_ok());
     let report = sync.report;
     node.peers()
         .record_synced(&url, report.headers_received, report.blocks_received);
