@@ -237,7 +237,7 @@ const STEPS: &[(&str, How)] = &[
     (
         "ferrochain devnet --nodes 3 --mine",
         Skip(
-            "the devnet command comes with the peer-to-peer work, which tests it; skipped until it exists",
+            "a long-running command (N node processes until Ctrl-C); crates/cli/tests/test_devnet.rs runs it and checks the nodes peer and stop",
         ),
     ),
     (

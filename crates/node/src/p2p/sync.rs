@@ -171,7 +171,8 @@ pub async fn sync_with_options(
     let mut sync = Sync::new(node, &client, options.clamped());
     let started = std::time::Instant::now();
     let result = sync.run().await;
-    node.metrics().observe_sync(started.elapsed(), result.is_ok());
+    node.metrics()
+        .observe_sync(started.elapsed(), result.is_ok());
     let report = sync.report;
     node.peers()
         .record_synced(&url, report.headers_received, report.blocks_received);
