@@ -228,8 +228,10 @@ async fn after_a_partition_the_side_with_more_work_wins_and_no_transaction_is_lo
     wait_peers(&a2, &[&a1.url, &b1.url]).await;
     wait_peers(&b1, &[&a2.url, &b2.url]).await;
     let all = [&a1, &a2, &b1, &b2];
-    // Coins for a1 and b2, on the common chain.
-    a1.mine(1).await;
+    // Coins for a1 and b2, on the common chain (b2 mines once a1's block reached it, or the two blocks
+    // would compete at the same height, each side keeping the one it saw first).
+    let first = a1.mine(1).await;
+    all_at(&all, &first, Duration::from_secs(5), "a1's block").await;
     let common = b2.mine(1).await;
     all_at(&all, &common, Duration::from_secs(5), "the common chain").await;
 
