@@ -9,8 +9,8 @@
 //! - [`node`]: [`Node`], the shared handle, and the operations every surface uses.
 //! - [`miner`]: block templates and the multi-threaded midstate nonce search; continuous mining.
 //! - [`events`]: new blocks, transactions and reorgs, broadcast to streams and peers.
-//! - [`peers`]: known peers.
-//! - [`p2p`]: the peer-to-peer protocol: handshake, headers-first sync, block announcements.
+//! - [`peers`]: the peer manager's book: known peers, back-off, scores, bans, `peers.json`.
+//! - [`p2p`]: the peer-to-peer protocol: handshake, headers-first sync, relay, the network task.
 //! - [`api`]: the axum application: REST API, seed routes, home page.
 
 pub mod api;
