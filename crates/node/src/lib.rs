@@ -9,11 +9,11 @@
 //! - [`node`]: [`Node`], the shared handle, and the operations every surface uses.
 //! - [`miner`]: block templates and the multi-threaded midstate nonce search; continuous mining.
 //! - [`events`]: new blocks, transactions and reorgs, broadcast to streams and peers.
-//! - [`peers`]: known peers.
+//! - [`peers`]: the peer manager's book: known peers, back-off, scores, bans, `peers.json`.
 //! - [`metrics`]: Prometheus metrics at `/metrics`: height, peers, mempool, hash rate, validation, sync and
 //!   HTTP timings.
 //! - [`embed`]: a chain inside another Rust program — open on a store, wallets, send, mine, balances, blocks.
-//! - [`p2p`]: the peer-to-peer protocol: handshake, headers-first sync, block announcements.
+//! - [`p2p`]: the peer-to-peer protocol: handshake, headers-first sync, relay, the network task.
 //! - [`api`]: the axum application: REST API, seed routes, peer routes and the web UI.
 //! - [`ui`]: the web UI: server-rendered pages, SVG charts, a little JavaScript.
 

@@ -228,8 +228,10 @@ async fn after_a_partition_the_side_with_more_work_wins_and_no_transaction_is_lo
     wait_peers(&a2, &[&a1.url, &b1.url]).await;
     wait_peers(&b1, &[&a2.url, &b2.url]).await;
     let all = [&a1, &a2, &b1, &b2];
-    // Coins for a1 and b2, on the common chain.
-    a1.mine(1).await;
+    // Coins for a1 and b2, on the common chain (b2 mines once a1's block reached it, or the two blocks
+    // would compete at the same height, each side keeping the one it saw first).
+    let first = a1.mine(1).await;
+    all_at(&all, &first, Duration::from_secs(5), "a1's block").await;
     let common = b2.mine(1).await;
     all_at(&all, &common, Duration::from_secs(5), "the common chain").await;
 
@@ -381,4 +383,31 @@ async fn twelve_nodes_in_a_ring_reach_each_new_tip_within_three_seconds() {
         run.elapsed()
     );
     assert!(worst <= Duration::from_secs(3));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_learn_peers_from_their_peers_and_remember_them() {
+    let _serial = SERIAL.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let p = free_ports(3);
+    let fast = [("FERROCHAIN_P2P_POLL_SECS", "1")];
+    let mut a = NodeProc::start(&dir.path().join("a"), p[0], &[], &fast).await;
+    let b = NodeProc::start(&dir.path().join("b"), p[1], &["--peer", &a.url], &fast).await;
+    let c = NodeProc::start(&dir.path().join("c"), p[2], &["--peer", &b.url], &fast).await;
+    // A and C never named each other: they learn of each other from B's list.
+    let started = Instant::now();
+    wait_peers(&a, &[&b.url, &c.url]).await;
+    wait_peers(&c, &[&a.url, &b.url]).await;
+    eprintln!(
+        "A and C found each other through B in {:?}",
+        started.elapsed()
+    );
+    // A remembers its peers across a restart (peers.json), without --peer.
+    a.terminate();
+    a.restart().await;
+    let mut listed = a.peer_urls().await;
+    listed.sort();
+    let mut expected = vec![b.url.clone(), c.url.clone()];
+    expected.sort();
+    assert_eq!(listed, expected);
 }

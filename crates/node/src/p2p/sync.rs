@@ -174,8 +174,6 @@ pub async fn sync_with_options(
     node.metrics()
         .observe_sync(started.elapsed(), result.is_ok());
     let report = sync.report;
-    node.peers()
-        .record_synced(&url, report.headers_received, report.blocks_received);
     match result {
         Ok(claim) => {
             tracing::info!(peer = %url, connected = report.connected, reorged = report.reorged, "synced");
@@ -311,6 +309,10 @@ impl<'a> Sync<'a> {
                 self.accept_header(header)?;
             }
             self.report.headers_received += headers.len();
+            // Counted as they arrive, so that the peer list shows a sync's progress.
+            self.node
+                .peers()
+                .record_synced(self.client.url(), headers.len(), 0);
             let batch: Vec<BlockHash> = self.pending[self.pending.len() - headers.len()..]
                 .iter()
                 .map(|(h, _)| *h)
@@ -517,6 +519,7 @@ impl<'a> Sync<'a> {
             }
             let n = blocks.len();
             self.report.blocks_received += n;
+            self.node.peers().record_synced(self.client.url(), 0, n);
             let (connected, reorged, error) = self
                 .node
                 .blocking(move |node| submit_in_order(&node, blocks))
