@@ -190,10 +190,56 @@ fn run_node(args: &NodeArgs) -> anyhow::Result<()> {
             url = %format!("http://{addr}"),
             "listening: web UI at /, API at /api/v1, metrics at /metrics, seed routes; Ctrl-C stops"
         );
+        tokio::spawn(sync_progress(node.clone()));
         ferrochain_node::serve(node, listener, shutdown_signal()).await?;
         tracing::info!("stopped");
         anyhow::Ok(())
     })
+}
+
+/// Shows a progress bar on a terminal while the node catches up with a peer that is ahead: our height against
+/// the highest tip a peer announced in its handshake (a claim, used for display only — the sync itself trusts
+/// only checked headers).
+async fn sync_progress(node: ferrochain_node::Node) {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return;
+    }
+    let mut closing = node.closing();
+    let mut bar: Option<indicatif::ProgressBar> = None;
+    loop {
+        let ours = node.state().tip().height.0;
+        let best = node
+            .peers()
+            .all()
+            .iter()
+            .filter_map(|p| p.tip_height)
+            .max()
+            .unwrap_or(0);
+        if best > ours + 1 {
+            let b = bar.get_or_insert_with(|| {
+                let b = indicatif::ProgressBar::new(best);
+                b.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "initial sync {bar:40} {pos}/{len} blocks ({per_sec}, eta {eta})",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                b
+            });
+            b.set_length(best);
+            b.set_position(ours);
+        } else if let Some(b) = bar.take() {
+            b.finish_with_message("in sync");
+        }
+        tokio::select! {
+            _ = closing.changed() => break,
+            () = tokio::time::sleep(std::time::Duration::from_millis(200)) => {}
+        }
+    }
+    if let Some(b) = bar {
+        b.abandon();
+    }
 }
 
 /// Runs a command and returns what it prints.
