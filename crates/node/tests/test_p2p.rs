@@ -278,8 +278,9 @@ async fn a_peer_with_less_work_does_not_move_this_node() {
     let before = tip(&b.node);
     let results = p2p::resolve(&b.node).await;
     let report = results[0].1.as_ref().unwrap();
-    // A's two headers were received and checked, but their work is less: no body was fetched.
-    assert_eq!(report.headers_received, 2);
+    // A's headers (at most its two; fewer if A already began taking B's chain after the handshake) were
+    // received and checked, but their work is less: no body was fetched.
+    assert!(report.headers_received <= 2, "{report:?}");
     assert_eq!((report.blocks_received, report.connected), (0, 0));
     assert!(!report.reorged);
     assert_eq!(tip(&b.node), before);
