@@ -587,6 +587,8 @@ async fn bad_hashes_heights_and_addresses_give_helpful_pages() {
             "{path}"
         );
     }
+    let far = ui.get("/ui/blocks?from=18446744073709551615").await;
+    assert_page(&far, StatusCode::OK, &["/ui/block/1"]);
 }
 
 #[tokio::test]

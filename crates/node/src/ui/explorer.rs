@@ -32,12 +32,21 @@ pub const CHART_BLOCKS: u64 = 60;
 /// Blocks and transactions listed on the dashboard.
 pub const RECENT: usize = 8;
 
+/// The highest page number accepted (beyond it every list is empty anyway).
+pub const MAX_PAGE_NUMBER: u64 = 1_000_000_000;
+
 fn parse_page(text: Option<&str>) -> Result<u64, UiError> {
     match text.map(str::trim).filter(|t| !t.is_empty()) {
         None => Ok(0),
-        Some(t) => t.parse::<u64>().map_err(|_| {
-            UiError::bad_request(format!("page {t:?} is not a page number (0, 1, 2, ...)"))
-        }),
+        Some(t) => t
+            .parse::<u64>()
+            .ok()
+            .filter(|p| *p <= MAX_PAGE_NUMBER)
+            .ok_or_else(|| {
+                UiError::bad_request(format!(
+                    "page {t:?} is not a page number (0, 1, 2, ... up to {MAX_PAGE_NUMBER})"
+                ))
+            }),
     }
 }
 
