@@ -42,12 +42,15 @@ pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 
 /// The system clock.
 pub fn system_clock() -> Clock {
-    Arc::new(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0)
-    })
+    Arc::new(now_ms)
+}
+
+/// Milliseconds since the Unix epoch by the system clock (0 if the clock is before 1970).
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// Settings of the chain state.
@@ -604,15 +607,16 @@ impl State {
         let entry = inner.mempool.check(&tx, &inner.utxos, tip, &self.network)?;
         let txid = entry.txid;
         let record = mempool_record(&entry);
-        let before = inner.mempool.clone();
-        let evicted = inner.mempool.insert(entry)?;
+        let evicted = inner.mempool.insert_evicting(entry)?;
         let cs = ChangeSet {
             mempool_add: vec![record],
-            mempool_remove: evicted,
+            mempool_remove: evicted.iter().map(|e| e.txid).collect(),
             ..ChangeSet::default()
         };
         if let Err(e) = inner.store.commit(&cs) {
-            inner.mempool = before;
+            // Not stored: take the newcomer out and put the evicted back, as before the call.
+            inner.mempool.remove(&txid);
+            inner.mempool.restore(evicted);
             return Err(e.into());
         }
         Ok(txid)

@@ -195,26 +195,57 @@ impl Mempool {
     /// # Errors
     /// [`MempoolError::Full`] if the entry itself would be the one to evict.
     pub fn insert(&mut self, entry: MempoolEntry) -> Result<Vec<Txid>, MempoolError> {
+        self.insert_evicting(entry)
+            .map(|evicted| evicted.iter().map(|e| e.txid).collect())
+    }
+
+    /// [`Mempool::insert`], returning the evicted entries themselves (so a caller can put them back with
+    /// [`Mempool::restore`]). On error the pool is unchanged.
+    ///
+    /// # Errors
+    /// [`MempoolError::Full`] if the entry itself would be the one to evict.
+    pub fn insert_evicting(
+        &mut self,
+        entry: MempoolEntry,
+    ) -> Result<Vec<MempoolEntry>, MempoolError> {
         let mut evicted = Vec::new();
         while self.bytes + entry.size > self.max_bytes {
-            let Some(lowest) = self.lowest() else {
-                return Err(MempoolError::Full);
-            };
-            if self.entries[&lowest].priority_cmp(&entry) == Ordering::Less
-                || self.descends_from(&entry, &lowest)
-            {
+            let full = match self.lowest() {
+                None => true,
                 // The newcomer pays less than everything here (or depends on the lowest).
+                Some(lowest) => {
+                    self.entries[&lowest].priority_cmp(&entry) == Ordering::Less
+                        || self.descends_from(&entry, &lowest)
+                }
+            };
+            if full {
+                // Undo the evictions of earlier rounds: a refused newcomer changes nothing.
+                self.restore(evicted);
                 return Err(MempoolError::Full);
             }
-            evicted.extend(self.remove_with_descendants(&lowest));
+            if let Some(lowest) = self.lowest() {
+                evicted.extend(self.take_with_descendants(&lowest));
+            }
         }
+        self.add(entry);
+        Ok(evicted)
+    }
+
+    /// Puts back entries taken out earlier (by eviction), without any check: they were valid together with
+    /// what is still in the pool.
+    pub fn restore(&mut self, entries: Vec<MempoolEntry>) {
+        for entry in entries {
+            self.add(entry);
+        }
+    }
+
+    fn add(&mut self, entry: MempoolEntry) {
         self.next_seq = self.next_seq.max(entry.seq + 1);
         for input in entry.tx.inputs() {
             self.spent_by.insert(input.prev_out, entry.txid);
         }
         self.bytes += entry.size;
         self.entries.insert(entry.txid, entry);
-        Ok(evicted)
     }
 
     fn descends_from(&self, entry: &MempoolEntry, ancestor: &Txid) -> bool {
@@ -242,20 +273,29 @@ impl Mempool {
 
     /// Removes one transaction (not its descendants). Returns whether it was there.
     pub fn remove(&mut self, txid: &Txid) -> bool {
-        let Some(entry) = self.entries.remove(txid) else {
-            return false;
-        };
+        self.take(txid).is_some()
+    }
+
+    fn take(&mut self, txid: &Txid) -> Option<MempoolEntry> {
+        let entry = self.entries.remove(txid)?;
         for input in entry.tx.inputs() {
             if self.spent_by.get(&input.prev_out) == Some(txid) {
                 self.spent_by.remove(&input.prev_out);
             }
         }
         self.bytes -= entry.size;
-        true
+        Some(entry)
     }
 
     /// Removes a transaction and every pool transaction that spends its outputs, transitively.
     pub fn remove_with_descendants(&mut self, txid: &Txid) -> Vec<Txid> {
+        self.take_with_descendants(txid)
+            .iter()
+            .map(|e| e.txid)
+            .collect()
+    }
+
+    fn take_with_descendants(&mut self, txid: &Txid) -> Vec<MempoolEntry> {
         let mut removed = Vec::new();
         let mut stack = vec![*txid];
         while let Some(t) = stack.pop() {
@@ -265,9 +305,7 @@ impl Mempool {
             let children: Vec<Txid> = (0..entry.tx.outputs.len() as u32)
                 .filter_map(|vout| self.spent_by.get(&OutPoint { txid: t, vout }).copied())
                 .collect();
-            if self.remove(&t) {
-                removed.push(t);
-            }
+            removed.extend(self.take(&t));
             stack.extend(children);
         }
         removed
@@ -460,6 +498,45 @@ mod tests {
         let poor = pay(&chain, 4, 1);
         assert_eq!(add(&mut pool, &chain, &poor), Err(MempoolError::Full));
         assert_eq!(pool.len(), 3);
+    }
+
+    #[test]
+    fn a_refused_newcomer_leaves_the_pool_unchanged_even_after_a_partial_eviction() {
+        let chain = chain();
+        let low = pay(&chain, 1, 10);
+        let size = low.encoded_len();
+        let mut pool = Mempool::new(3 * size);
+        for tx in [&low, &pay(&chain, 2, 500), &pay(&chain, 3, 900)] {
+            add(&mut pool, &chain, tx).unwrap();
+        }
+        // Over twice the size of the others, at a fee rate above `low`'s but below the next one's: evicting
+        // `low` is not enough room, and the next candidate outranks it.
+        let to = key(9).public_key().pubkey_hash();
+        let big = chain
+            .transfer(
+                &key(4),
+                to,
+                Amount::from_units(1000).unwrap(),
+                Amount::from_units(600).unwrap(),
+                vec![7; size + 40],
+                &mut Vec::new(),
+            )
+            .unwrap();
+        assert!(big.encoded_len() > 2 * size);
+        let (txids, bytes) = (
+            pool.ordered().iter().map(|e| e.txid).collect::<Vec<_>>(),
+            pool.bytes(),
+        );
+        assert_eq!(add(&mut pool, &chain, &big), Err(MempoolError::Full));
+        assert_eq!(
+            pool.ordered().iter().map(|e| e.txid).collect::<Vec<_>>(),
+            txids
+        );
+        assert_eq!(pool.bytes(), bytes);
+        assert!(
+            pool.spender(&low.inputs()[0].prev_out).is_some(),
+            "the evicted candidate was put back"
+        );
     }
 
     #[test]
