@@ -128,13 +128,7 @@ pub fn load_network(name: &str) -> Result<Network, NodeError> {
     Network::new(spec).map_err(|e| err(e.to_string()))
 }
 
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
+pub use ferrochain_state::chain::now_ms;
 
 fn open_store(config: &Config) -> Result<Box<dyn Store>, NodeError> {
     let storage = crate::embed::Storage::for_node(&config.data_dir, config.database.as_deref());
