@@ -130,7 +130,7 @@ pub fn run(args: &ChainArgs) -> anyhow::Result<String> {
             out.push_str(&spec.to_toml()?);
         }
         ChainCommand::Genesis { network } => {
-            let net = ferrochain_node::node::load_network(network)?;
+            let net = ferrochain_node::load_network(network)?;
             let g = net.genesis();
             writeln!(out, "network:      {}", net.spec().name)?;
             writeln!(

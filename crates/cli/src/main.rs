@@ -191,7 +191,7 @@ fn run_node(args: &NodeArgs) -> anyhow::Result<()> {
             "listening: web UI at /, API at /api/v1, metrics at /metrics, seed routes; Ctrl-C stops"
         );
         tokio::spawn(sync_progress(node.clone()));
-        ferrochain_node::serve(node, listener, shutdown_signal()).await?;
+        ferrochain_http::serve(node, listener, shutdown_signal()).await?;
         tracing::info!("stopped");
         anyhow::Ok(())
     })

@@ -133,7 +133,7 @@ enum WalletCommand {
 }
 
 fn network(name: &str) -> anyhow::Result<Network> {
-    ferrochain_node::node::load_network(name).map_err(Into::into)
+    ferrochain_node::load_network(name).map_err(Into::into)
 }
 
 fn default_file(network: &Network) -> PathBuf {
@@ -166,7 +166,7 @@ fn write_new(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    ferrochain_node::node::write_atomically(path, bytes)
+    ferrochain_node::files::write_atomically(path, bytes)
         .with_context(|| format!("writing {}", path.display()))
 }
 

@@ -62,7 +62,7 @@ fn miner_rate(threads: usize, network_file: &std::path::Path) -> f64 {
             cancel.store(true, Ordering::Release);
         });
         // 60 leading zero bits: no block is found; the search runs until cancelled.
-        let _ = node.miner().mine(&node, reward, 0, &cancel);
+        let _ = node.find_block(reward, 0, &cancel);
     });
     (node.miner().total_hashes() - before) as f64 / start.elapsed().as_secs_f64()
 }

@@ -6,6 +6,41 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use ferrochain_core::{ChainSpec, Network};
+
+/// The network setting names neither a preset nor a usable chain spec file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("network {name:?}: {reason}")]
+pub struct NetworkError {
+    /// What was asked for.
+    pub name: String,
+    /// Why it failed.
+    pub reason: String,
+}
+
+/// Reads the network named in the config: a preset or a chain spec file.
+///
+/// # Errors
+/// [`NetworkError`] saying what is wrong.
+pub fn load_network(name: &str) -> Result<Network, NetworkError> {
+    let err = |reason: String| NetworkError {
+        name: name.to_string(),
+        reason,
+    };
+    let spec = match ChainSpec::preset(name) {
+        Some(spec) => spec,
+        None => {
+            let text = std::fs::read_to_string(name).map_err(|e| {
+                err(format!(
+                    "not a preset (dev, lab) and not a readable chain spec file: {e}"
+                ))
+            })?;
+            ChainSpec::from_toml(&text).map_err(|e| err(e.to_string()))?
+        }
+    };
+    Network::new(spec).map_err(|e| err(e.to_string()))
+}
+
 /// The node's settings.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]

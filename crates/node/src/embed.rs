@@ -32,6 +32,7 @@
 //! example: three wallets, sends, blocks mined with a transaction limit, balances.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64};
 
 use ferrochain_core::crypto::AddressError;
 use ferrochain_core::units::AmountError;
@@ -44,8 +45,8 @@ use ferrochain_state::{Balance, BlockOutcome, State, StateConfig, StateError, St
 use ferrochain_wallet::build::{BuildError, TransferRequest, build_transfer};
 use ferrochain_wallet::coin_select::{Candidate, FeePolicy, Maturity, SelectionOptions};
 
-use crate::miner::{NONCE_LIMIT, block_template};
-use crate::node::{NodeError, load_network};
+use crate::config::{NetworkError, load_network};
+use crate::miner::{MineError, Miner};
 
 /// The SQLite file a node keeps in its data directory.
 pub const SQLITE_FILE: &str = "chain.sqlite";
@@ -89,7 +90,7 @@ impl Storage {
 pub enum EmbedError {
     /// The network name or chain spec file is not usable.
     #[error(transparent)]
-    Network(#[from] NodeError),
+    Network(#[from] NetworkError),
     /// The store could not be opened.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -328,26 +329,16 @@ impl Chain {
     pub fn mine_block(&self, reward_to: &str, max_txs: usize) -> Result<Block, EmbedError> {
         let reward_to = self.parse_address(reward_to)?;
         let mut outcome = BlockOutcome::AlreadyKnown;
+        // The node's miner on this thread alone; nothing else moves this chain's tip while it searches.
+        let miner = Miner::new(1);
+        let (tip_generation, never) = (AtomicU64::new(0), AtomicBool::new(false));
         for _ in 0..3 {
-            let mut block =
-                block_template(&self.state, reward_to, max_txs).map_err(|e| match e {
-                    NodeError::State(e) => EmbedError::State(e),
-                    other => EmbedError::Network(other),
-                })?;
-            let target = block
-                .header
-                .bits
-                .to_target()
-                .map_err(|e| StateError::Inconsistent(e.to_string()))?;
-            loop {
-                let hasher = ferrochain_core::HeaderHasher::new(&block.header);
-                if let Some((nonce, _)) = hasher.find_nonce(&target, 0..NONCE_LIMIT) {
-                    block.header.nonce = nonce;
-                    break;
-                }
-                // Every nonce failed (astronomically rare): a new timestamp gives new hashes.
-                block.header.time_ms += 1;
-            }
+            let block = match miner.mine(&self.state, &tip_generation, reward_to, max_txs, &never) {
+                Ok(Some(block)) => block,
+                Ok(None) | Err(MineError::Interrupted) => continue,
+                Err(MineError::Template(e)) => return Err(EmbedError::State(e)),
+                Err(MineError::Bits(e)) => return Err(StateError::Inconsistent(e).into()),
+            };
             outcome = self.state.submit_block(block.clone())?;
             if matches!(outcome, BlockOutcome::Connected(_)) {
                 return Ok(block);

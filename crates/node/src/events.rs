@@ -4,13 +4,14 @@
 use ferrochain_core::{BlockHash, Txid};
 
 /// Something that happened to the chain or the mempool.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     /// A block joined the active chain.
     Block {
         /// Its hash.
-        #[schema(value_type = String)]
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         hash: BlockHash,
         /// Its height.
         height: u64,
@@ -18,16 +19,16 @@ pub enum Event {
     /// A transaction entered the mempool.
     Transaction {
         /// Its id.
-        #[schema(value_type = String)]
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
         txid: Txid,
     },
     /// The active chain switched branches.
     Reorg {
         /// Blocks that left the active chain, old tip first.
-        #[schema(value_type = Vec<String>)]
+        #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
         disconnected: Vec<BlockHash>,
         /// Blocks that joined it, lowest first.
-        #[schema(value_type = Vec<String>)]
+        #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
         connected: Vec<BlockHash>,
     },
 }

@@ -1,14 +1,14 @@
 //! Prometheus metrics (`GET /metrics`, text exposition format 0.0.4): the chain height, peers, mempool, the
 //! miner's hash rate, block validation and sync timings, and the latency of every HTTP route.
 //!
-//! Each [`Node`] owns one [`Metrics`] with its own [`prometheus::Registry`] (no process-global registry), so
+//! Each `Node` owns one [`Metrics`] with its own [`prometheus::Registry`] (no process-global registry), so
 //! several nodes in one process — tests, an embedding program — keep separate figures.
 //!
 //! - **Gauges read at scrape time** from the node: `ferrochain_chain_height`, `ferrochain_peers`,
 //!   `ferrochain_mempool_transactions`, `ferrochain_mempool_bytes`, `ferrochain_miner_hash_rate`,
 //!   `ferrochain_miner_running`, `ferrochain_uptime_seconds`, and the counter `ferrochain_miner_hashes_total`.
 //! - **Histograms recorded as things happen**: `ferrochain_block_validation_seconds{outcome}` (every
-//!   [`Node::submit_block`]: mined, received from a peer, imported), `ferrochain_sync_seconds{result}` (a sync
+//!   `Node::submit_block`: mined, received from a peer, imported), `ferrochain_sync_seconds{result}` (a sync
 //!   with one peer, through [`Metrics::observe_sync`]) and `ferrochain_http_request_duration_seconds{method,
 //!   route, status}` (the [`track_http`] middleware; `route` is the route's pattern such as
 //!   `/api/v1/blocks/:id`, or `unmatched`, so URLs cannot blow up the label set).
@@ -23,18 +23,29 @@
 
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::header::CONTENT_TYPE;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use prometheus::{
     Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntGauge, IntGaugeVec, Opts, Registry,
     TextEncoder,
 };
 
-use crate::node::Node;
+/// The figures read from the node at scrape time ([`crate::Node::metrics_text`] gathers them).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Gauges {
+    /// Height of the active tip.
+    pub height: u64,
+    /// Transactions in the mempool.
+    pub mempool_txs: usize,
+    /// Bytes of the mempool.
+    pub mempool_bytes: usize,
+    /// Known peers.
+    pub peers: usize,
+    /// The miner's hash rate (hashes per second).
+    pub hash_rate: f64,
+    /// Hashes computed since start.
+    pub total_hashes: u64,
+    /// Whether continuous mining runs.
+    pub mining: bool,
+}
 
 /// Buckets of block validation and sync timings, in seconds (1 ms to 60 s).
 const SLOW_BUCKETS: &[f64] = &[
@@ -53,9 +64,6 @@ const OUTCOMES: [&str; 5] = [
     "already_known",
     "invalid",
 ];
-
-/// The `route` label of requests that matched no route.
-pub const UNMATCHED_ROUTE: &str = "unmatched";
 
 /// The node's metrics and their registry.
 #[derive(Clone)]
@@ -209,7 +217,7 @@ impl Metrics {
         &self.registry
     }
 
-    /// Records the validation of one block: how long [`Node::submit_block`] took and what became of it
+    /// Records the validation of one block: how long `Node::submit_block` took and what became of it
     /// (`connected`, `side_chain`, `orphan`, `already_known` or `invalid`).
     pub fn observe_block_validation(&self, elapsed: Duration, outcome: &str) {
         self.validation
@@ -232,19 +240,16 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
-    /// Reads the gauges from `node` and renders every metric in the Prometheus text format.
-    pub fn render(&self, node: &Node) -> String {
-        let state = node.state();
-        self.height.set(state.tip().height.0 as i64);
-        let (txs, bytes) = state.mempool_size();
-        self.mempool_txs.set(txs as i64);
-        self.mempool_bytes.set(bytes as i64);
-        self.peers.set(node.peers().len() as i64);
-        let miner = node.miner();
-        self.hash_rate.set(miner.hash_rate());
-        let total = miner.total_hashes();
-        self.hashes.inc_by(total.saturating_sub(self.hashes.get()));
-        self.mining.set(i64::from(miner.continuous().is_some()));
+    /// Sets the gauges read at scrape time and renders every metric in the Prometheus text format.
+    pub fn render(&self, gauges: &Gauges) -> String {
+        self.height.set(gauges.height as i64);
+        self.mempool_txs.set(gauges.mempool_txs as i64);
+        self.mempool_bytes.set(gauges.mempool_bytes as i64);
+        self.peers.set(gauges.peers as i64);
+        self.hash_rate.set(gauges.hash_rate);
+        self.hashes
+            .inc_by(gauges.total_hashes.saturating_sub(self.hashes.get()));
+        self.mining.set(i64::from(gauges.mining));
         self.uptime.set(self.started.elapsed().as_secs_f64());
         let mut out = Vec::new();
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
@@ -264,40 +269,6 @@ pub fn outcome_label<E>(result: &Result<ferrochain_state::BlockOutcome, E>) -> &
         Ok(BlockOutcome::AlreadyKnown) => "already_known",
         Err(_) => "invalid",
     }
-}
-
-/// The `/metrics` route.
-pub fn router() -> Router<Node> {
-    Router::new().route("/metrics", get(scrape))
-}
-
-async fn scrape(State(node): State<Node>) -> Response {
-    let text = node.metrics().render(&node);
-    ([(CONTENT_TYPE, prometheus::TEXT_FORMAT)], text).into_response()
-}
-
-/// The `route` label of a route pattern: parameters written `:name` (`/api/v1/blocks/:id`) rather than
-/// axum's `{name}`, because braces inside label values trip up simple text-format parsers and shell tools.
-pub fn route_label(pattern: &str) -> String {
-    pattern.replace('{', ":").replace('}', "")
-}
-
-/// Middleware recording the latency of every request under its route pattern (see the module docs), and
-/// logging it at debug level.
-pub async fn track_http(State(node): State<Node>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().clone();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| UNMATCHED_ROUTE.to_string(), |p| route_label(p.as_str()));
-    let response = next.run(request).await;
-    let elapsed = started.elapsed();
-    let status = response.status().as_u16();
-    node.metrics()
-        .observe_http(method.as_str(), &route, status, elapsed);
-    tracing::debug!(%method, %route, status, ms = elapsed.as_secs_f64() * 1e3, "http request");
-    response
 }
 
 #[cfg(test)]

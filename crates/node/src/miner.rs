@@ -19,7 +19,22 @@ use ferrochain_core::block::BLOCK_VERSION;
 use ferrochain_core::merkle::merkle_root;
 use ferrochain_core::{Amount, Block, Header, HeaderHasher, PubkeyHash, Transaction, TxOut};
 
-use crate::node::{Node, NodeError, now_ms};
+use ferrochain_state::chain::now_ms;
+use ferrochain_state::{State, StateError};
+
+/// Why no block was mined.
+#[derive(Debug, thiserror::Error)]
+pub enum MineError {
+    /// Mining was stopped before a block was found (shutdown, or the request was cancelled).
+    #[error("mining was interrupted")]
+    Interrupted,
+    /// No block template could be built on the tip.
+    #[error(transparent)]
+    Template(#[from] StateError),
+    /// The tip's expected difficulty bits do not give a target.
+    #[error("the expected difficulty bits are invalid: {0}")]
+    Bits(String),
+}
 
 /// Nonces searched between two checks for a new tip.
 pub const CHUNK: u64 = 1 << 16;
@@ -107,38 +122,27 @@ impl Miner {
         self.stop_continuous();
     }
 
-    /// Builds a block template on the tip: up to `max_txs` mempool transactions in block order (within the
-    /// block size limit) and a coinbase paying subsidy plus their fees to `reward_to`. Nonce 0.
+    /// Mines one block on the tip of `state` (blocking). `tip_generation` changes whenever the tip does;
+    /// `Ok(None)` if it changed before a block was found.
     ///
     /// # Errors
-    /// [`NodeError::State`] if the tip's context cannot be computed.
-    pub fn template(
-        node: &Node,
-        reward_to: PubkeyHash,
-        max_txs: usize,
-    ) -> Result<Block, NodeError> {
-        block_template(node.state(), reward_to, max_txs)
-    }
-
-    /// Mines one block on the current tip (blocking). `Ok(None)` if the tip changed before a block was found.
-    ///
-    /// # Errors
-    /// [`NodeError::MiningInterrupted`] on shutdown or when `cancel` is set; [`NodeError::State`] if no
-    /// template can be built.
+    /// [`MineError::Interrupted`] on shutdown or when `cancel` is set; [`MineError::Template`] if no template
+    /// can be built.
     pub fn mine(
         &self,
-        node: &Node,
+        state: &State,
+        tip_generation: &AtomicU64,
         reward_to: PubkeyHash,
         max_txs: usize,
         cancel: &AtomicBool,
-    ) -> Result<Option<Block>, NodeError> {
-        let generation = node.tip_generation();
-        let mut block = Miner::template(node, reward_to, max_txs)?;
+    ) -> Result<Option<Block>, MineError> {
+        let generation = tip_generation.load(Ordering::Acquire);
+        let mut block = block_template(state, reward_to, max_txs)?;
         let target = block
             .header
             .bits
             .to_target()
-            .map_err(|e| NodeError::Task(e.to_string()))?;
+            .map_err(|e| MineError::Bits(e.to_string()))?;
         loop {
             let hasher = HeaderHasher::new(&block.header);
             let found: Mutex<Option<u64>> = Mutex::new(None);
@@ -153,7 +157,7 @@ impl Miner {
                             if done.load(Ordering::Relaxed)
                                 || self.shutdown.load(Ordering::Relaxed)
                                 || cancel.load(Ordering::Relaxed)
-                                || node.tip_generation() != generation
+                                || tip_generation.load(Ordering::Acquire) != generation
                             {
                                 return;
                             }
@@ -176,9 +180,9 @@ impl Miner {
                 return Ok(Some(block));
             }
             if self.shutdown.load(Ordering::Acquire) || cancel.load(Ordering::Acquire) {
-                return Err(NodeError::MiningInterrupted);
+                return Err(MineError::Interrupted);
             }
-            if node.tip_generation() != generation {
+            if tip_generation.load(Ordering::Acquire) != generation {
                 return Ok(None);
             }
             // Every nonce below the limit failed (astronomically rare): a new timestamp gives new hashes.
@@ -195,15 +199,19 @@ impl Miner {
             .map(|c| c.interval_secs)
     }
 
-    /// Starts continuous mining to `reward_to`, one block every `interval_secs` (0: back to back). Restarts
-    /// it if it was running.
-    pub fn start_continuous(&self, node: &Node, reward_to: PubkeyHash, interval_secs: u64) {
+    /// Starts continuous mining, one block every `interval_secs` (0: back to back), each by `mine_one` (which
+    /// mines and submits one block, and gives up when its flag is set). Restarts it if it was running.
+    pub fn start_continuous<E: std::fmt::Display>(
+        &self,
+        interval_secs: u64,
+        mine_one: impl Fn(&AtomicBool) -> Result<Block, Option<E>> + Send + 'static,
+    ) {
         self.stop_continuous();
         let stop = Arc::new(AtomicBool::new(false));
-        let (flag, node) = (stop.clone(), node.clone());
+        let (flag, shutdown) = (stop.clone(), self.shutdown.clone());
         let handle = std::thread::spawn(move || {
             let mut last = Instant::now();
-            while !flag.load(Ordering::Acquire) && !node.miner().shutdown.load(Ordering::Acquire) {
+            while !flag.load(Ordering::Acquire) && !shutdown.load(Ordering::Acquire) {
                 if interval_secs > 0 {
                     let due = last + Duration::from_secs(interval_secs);
                     while Instant::now() < due && !flag.load(Ordering::Acquire) {
@@ -213,12 +221,12 @@ impl Miner {
                         break;
                     }
                 }
-                match node.mine_one_until(reward_to, usize::MAX, &flag) {
+                match mine_one(&flag) {
                     Ok(block) => {
                         tracing::info!(height = block.header.height.0, hash = %block.hash(), "mined a block")
                     }
-                    Err(NodeError::MiningInterrupted) => break,
-                    Err(e) => {
+                    Err(None) => break,
+                    Err(Some(e)) => {
                         tracing::warn!(error = %e, "mining failed; retrying in a second");
                         std::thread::sleep(Duration::from_secs(1));
                     }
@@ -249,15 +257,15 @@ impl Miner {
 
 /// Builds a block template on the tip of `state`: up to `max_txs` mempool transactions in block order (within
 /// the block size limit) and a coinbase paying subsidy plus their fees to `reward_to`. Nonce 0. What
-/// [`Miner::template`] and [`crate::embed::Chain::mine_block`] mine on.
+/// the miner and [`crate::embed::Chain::mine_block`] mine on.
 ///
 /// # Errors
-/// [`NodeError::State`] if the tip's context cannot be computed.
+/// [`StateError`] if the tip's context cannot be computed.
 pub fn block_template(
-    state: &ferrochain_state::State,
+    state: &State,
     reward_to: PubkeyHash,
     max_txs: usize,
-) -> Result<Block, NodeError> {
+) -> Result<Block, StateError> {
     let ctx = state.next_block_context()?;
     let spec = state.network().spec();
     let budget = (spec.max_block_bytes as usize).saturating_sub(RESERVED_BYTES);

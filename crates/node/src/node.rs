@@ -4,13 +4,12 @@
 //! Everything CPU-heavy or blocking (signature checks, database writes, key derivation, mining) runs on
 //! blocking threads (`spawn_blocking` or the miner's own threads), never on the async workers.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use ferrochain_core::{
-    Amount, Block, BlockHash, ChainSpec, Network, PubkeyHash, Transaction, Txid,
-};
+use ferrochain_core::crypto::AddressError;
+use ferrochain_core::{Amount, Block, BlockHash, Network, PubkeyHash, Transaction, Txid};
 use ferrochain_state::{BlockOutcome, State, StateConfig, StateError, Store};
 use ferrochain_wallet::KdfParams;
 use ferrochain_wallet::build::{BuildError, TransferRequest, build_record, build_transfer};
@@ -18,32 +17,45 @@ use ferrochain_wallet::coin_select::{Candidate, FeePolicy, SelectionOptions};
 use ferrochain_wallet::keystore::{Keystore, KeystoreError};
 use tokio::sync::broadcast;
 
-use crate::config::Config;
+use crate::config::{Config, NetworkError, load_network};
+use crate::error::ErrorCode;
 use crate::events::Event;
+use crate::files::write_atomically;
 use crate::metrics::Metrics;
-use crate::miner::Miner;
+use crate::miner::{MineError, Miner};
 use crate::peers::Peers;
 
-/// Why the node could not start or an operation failed.
+/// Why the node could not open (bad settings, files, database). Kept apart from [`NodeError`], the errors of
+/// single operations of a running node.
 #[derive(Debug, thiserror::Error)]
-pub enum NodeError {
-    /// The chain spec file could not be read or is invalid.
-    #[error("network {name:?}: {reason}")]
-    Network {
-        /// What was asked for.
-        name: String,
-        /// Why it failed.
-        reason: String,
-    },
-    /// The data directory could not be created or read.
+pub enum OpenError {
+    /// The network setting is not a preset or a usable chain spec file.
+    #[error(transparent)]
+    Network(#[from] NetworkError),
+    /// The data directory or a file in it could not be created or read.
     #[error("data directory {path}: {source}")]
     DataDir {
-        /// The directory.
+        /// The directory or file.
         path: PathBuf,
         /// Why.
         source: std::io::Error,
     },
-    /// The chain state failed.
+    /// The chain state could not open (store, migrations, stored chain).
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The node keystore could not be read or created (wrong password, damaged file).
+    #[error("node keystore: {0}")]
+    Keystore(#[from] KeystoreError),
+    /// The miner address is not usable.
+    #[error("miner address: {0}")]
+    MinerAddress(String),
+}
+
+/// Why an operation of a running node failed. Each error has an [`ErrorCode`] ([`NodeError::code`]) that every
+/// surface maps the same way.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The chain state refused (an invalid block or transaction, a conflict) or failed (the store).
     #[error(transparent)]
     State(#[from] StateError),
     /// The node keystore failed.
@@ -62,15 +74,54 @@ pub enum NodeError {
     /// Building a transaction failed (funds, amounts, payload).
     #[error(transparent)]
     Build(#[from] BuildError),
-    /// The miner address is not an address of this network.
-    #[error("miner address: {0}")]
-    MinerAddress(String),
-    /// Mining was stopped before a block was found (shutdown).
+    /// An address is not an address of this network.
+    #[error("address {address:?}: {source}")]
+    Address {
+        /// The text given.
+        address: String,
+        /// Why it is not valid here.
+        source: AddressError,
+    },
+    /// A request asked for something out of range (say, too many blocks at once).
+    #[error("{0}")]
+    OutOfRange(String),
+    /// Mining was stopped before a block was found (shutdown, or the request was abandoned).
     #[error("mining was interrupted")]
     MiningInterrupted,
-    /// A blocking task failed to complete.
+    /// The operation did not finish within the node's time limit (`request_timeout_secs`); its work was
+    /// abandoned.
+    #[error(
+        "the request took longer than the node's limit of {0} s (request_timeout_secs); ask for less (fewer blocks, a smaller page)"
+    )]
+    TimedOut(u64),
+    /// Writing a file of the node (the keystore) failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A blocking task of the operation panicked or was cancelled.
     #[error("internal task failed: {0}")]
-    Task(String),
+    Task(#[from] tokio::task::JoinError),
+}
+
+impl From<MineError> for NodeError {
+    fn from(e: MineError) -> NodeError {
+        match e {
+            MineError::Interrupted => NodeError::MiningInterrupted,
+            MineError::Template(e) => NodeError::State(e),
+            MineError::Bits(reason) => NodeError::OutOfRange(reason),
+        }
+    }
+}
+
+impl NodeError {
+    /// The stable code of this error, the same on every surface.
+    pub fn code(&self) -> ErrorCode {
+        ErrorCode::of_node(self)
+    }
 }
 
 /// The shared node. Cheap to clone.
@@ -91,6 +142,8 @@ struct Inner {
     tip_generation: AtomicU64,
     miner: Miner,
     peers: Peers,
+    /// Held while a payment from a node-held key is built and submitted ([`Node::payment_lock`]).
+    payments: Mutex<()>,
     started_ms: u64,
     closing: tokio::sync::watch::Sender<bool>,
     /// Prometheus metrics (`/metrics`).
@@ -105,55 +158,11 @@ impl std::fmt::Debug for Node {
     }
 }
 
-/// Reads the network named in the config: a preset or a chain spec file.
-///
-/// # Errors
-/// [`NodeError::Network`].
-pub fn load_network(name: &str) -> Result<Network, NodeError> {
-    let err = |reason: String| NodeError::Network {
-        name: name.to_string(),
-        reason,
-    };
-    let spec = match ChainSpec::preset(name) {
-        Some(spec) => spec,
-        None => {
-            let text = std::fs::read_to_string(name).map_err(|e| {
-                err(format!(
-                    "not a preset (dev, lab) and not a readable chain spec file: {e}"
-                ))
-            })?;
-            ChainSpec::from_toml(&text).map_err(|e| err(e.to_string()))?
-        }
-    };
-    Network::new(spec).map_err(|e| err(e.to_string()))
-}
-
 pub use ferrochain_state::chain::now_ms;
 
-fn open_store(config: &Config) -> Result<Box<dyn Store>, NodeError> {
+fn open_store(config: &Config) -> Result<Box<dyn Store>, OpenError> {
     let storage = crate::embed::Storage::for_node(&config.data_dir, config.database.as_deref());
     Ok(storage.open().map_err(StateError::from)?)
-}
-
-/// Writes a file atomically (temporary file, fsync, rename) with owner-only permissions: a crash leaves the
-/// old file or the new one, and other users cannot read it.
-///
-/// # Errors
-/// The I/O error.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    {
-        use std::io::Write;
-        let mut f = std::fs::File::create(&tmp)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        }
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)
 }
 
 impl Node {
@@ -161,10 +170,10 @@ impl Node {
     /// first start) and miner. Blocking: call it from `spawn_blocking` or before the runtime serves.
     ///
     /// # Errors
-    /// [`NodeError`] with a message saying what to fix.
-    pub fn open(config: Config) -> Result<Node, NodeError> {
+    /// [`OpenError`] with a message saying what to fix.
+    pub fn open(config: Config) -> Result<Node, OpenError> {
         let network = load_network(&config.network)?;
-        std::fs::create_dir_all(&config.data_dir).map_err(|source| NodeError::DataDir {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| OpenError::DataDir {
             path: config.data_dir.clone(),
             source,
         })?;
@@ -179,7 +188,7 @@ impl Node {
         let is_dev = network.spec().name == "dev";
         let mut rng = rand::rng();
         let keystore = if keystore_path.exists() {
-            let bytes = std::fs::read(&keystore_path).map_err(|source| NodeError::DataDir {
+            let bytes = std::fs::read(&keystore_path).map_err(|source| OpenError::DataDir {
                 path: keystore_path.clone(),
                 source,
             })?;
@@ -204,7 +213,7 @@ impl Node {
         let miner_address = match (&config.miner_address, &keystore) {
             (Some(a), _) => network
                 .parse_address(a)
-                .map_err(|e| NodeError::MinerAddress(e.to_string()))?,
+                .map_err(|e| OpenError::MinerAddress(e.to_string()))?,
             (None, Some(ks)) => {
                 let mut ks = ks.lock().unwrap_or_else(|p| p.into_inner());
                 let address = match ks.addresses().first() {
@@ -212,17 +221,17 @@ impl Node {
                     None => ks.generate(&mut rng)?,
                 };
                 write_atomically(&keystore_path, &ks.to_json_bytes()).map_err(|source| {
-                    NodeError::DataDir {
+                    OpenError::DataDir {
                         path: keystore_path.clone(),
                         source,
                     }
                 })?;
                 network
                     .parse_address(&address)
-                    .map_err(|e| NodeError::MinerAddress(e.to_string()))?
+                    .map_err(|e| OpenError::MinerAddress(e.to_string()))?
             }
             (None, None) => {
-                return Err(NodeError::MinerAddress(
+                return Err(OpenError::MinerAddress(
                     "no --miner-address given and node-held keys are disabled (no wallet password)"
                         .into(),
                 ));
@@ -242,6 +251,7 @@ impl Node {
             inner: Arc::new(Inner {
                 miner: Miner::new(threads),
                 peers,
+                payments: Mutex::new(()),
                 config,
                 network,
                 state,
@@ -285,6 +295,21 @@ impl Node {
     /// The node's Prometheus metrics.
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
+    }
+
+    /// Every metric in the Prometheus text format, with the gauges read now.
+    pub fn metrics_text(&self) -> String {
+        let (mempool_txs, mempool_bytes) = self.inner.state.mempool_size();
+        let miner = &self.inner.miner;
+        self.inner.metrics.render(&crate::metrics::Gauges {
+            height: self.inner.state.tip().height.0,
+            mempool_txs,
+            mempool_bytes,
+            peers: self.inner.peers.len(),
+            hash_rate: miner.hash_rate(),
+            total_hashes: miner.total_hashes(),
+            mining: miner.continuous().is_some(),
+        })
     }
 
     /// Where this node's block rewards go by default.
@@ -332,9 +357,7 @@ impl Node {
         f: impl FnOnce(Node) -> T + Send + 'static,
     ) -> Result<T, NodeError> {
         let node = self.clone();
-        tokio::task::spawn_blocking(move || f(node))
-            .await
-            .map_err(|e| NodeError::Task(e.to_string()))
+        Ok(tokio::task::spawn_blocking(move || f(node)).await?)
     }
 
     /// Validates and stores a block (blocking), publishing events and bumping the tip generation.
@@ -379,6 +402,15 @@ impl Node {
         Ok(txid)
     }
 
+    /// The payment lock: held while a payment from a node-held key is built and submitted, so that concurrent
+    /// payments choose their coins one after the other.
+    pub(crate) fn payment_lock(&self) -> MutexGuard<'_, ()> {
+        self.inner
+            .payments
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
     fn keystore(&self) -> Result<MutexGuard<'_, Keystore>, NodeError> {
         let ks = self
             .inner
@@ -396,7 +428,7 @@ impl Node {
         let mut ks = self.keystore()?;
         let address = ks.generate(&mut rand::rng())?;
         write_atomically(&self.inner.keystore_path, &ks.to_json_bytes()).map_err(|source| {
-            NodeError::DataDir {
+            NodeError::Io {
                 path: self.inner.keystore_path.clone(),
                 source,
             }
@@ -430,11 +462,14 @@ impl Node {
         fee: Amount,
         payload: Vec<u8>,
     ) -> Result<Transaction, NodeError> {
-        let from_hash = self
-            .inner
-            .network
-            .parse_address(from)
-            .map_err(|e| NodeError::MinerAddress(e.to_string()))?;
+        let from_hash =
+            self.inner
+                .network
+                .parse_address(from)
+                .map_err(|source| NodeError::Address {
+                    address: from.to_string(),
+                    source,
+                })?;
         let ks = self.keystore()?;
         if ks.get_signing_key(from).is_err() {
             return Err(NodeError::NotHeld(from.to_string()));
@@ -486,6 +521,26 @@ impl Node {
         self.mine_one_until(reward_to, max_txs, &AtomicBool::new(false))
     }
 
+    /// Searches a block on the current tip with the miner's threads, without submitting it (blocking).
+    /// `Ok(None)` if the tip changed first.
+    ///
+    /// # Errors
+    /// [`NodeError::MiningInterrupted`] on shutdown or when `cancel` is set, [`NodeError::State`].
+    pub fn find_block(
+        &self,
+        reward_to: PubkeyHash,
+        max_txs: usize,
+        cancel: &AtomicBool,
+    ) -> Result<Option<Block>, NodeError> {
+        Ok(self.inner.miner.mine(
+            &self.inner.state,
+            &self.inner.tip_generation,
+            reward_to,
+            max_txs,
+            cancel,
+        )?)
+    }
+
     /// [`Node::mine_one`], abandoned when `cancel` is set.
     ///
     /// # Errors
@@ -497,7 +552,7 @@ impl Node {
         cancel: &AtomicBool,
     ) -> Result<Block, NodeError> {
         loop {
-            let block = self.inner.miner.mine(self, reward_to, max_txs, cancel)?;
+            let block = self.find_block(reward_to, max_txs, cancel)?;
             let Some(block) = block else { continue }; // the tip moved: start again on the new one
             match self.submit_block(block.clone()) {
                 Ok(BlockOutcome::Connected(_)) => return Ok(block),

@@ -5,7 +5,7 @@
 //!
 //! # Layout
 //! - [`wire`]: the JSON messages (handshake, headers, blocks, announcements, peer list).
-//! - [`routes`]: the server side, mounted under `/p2p/v1` ([`router`]).
+//! - The server side (the `/p2p/v1` routes) is in the HTTP crate; it answers with these messages.
 //! - [`client`]: the client side: one HTTP client with time limits and a response-size cap per operation.
 //! - [`sync`]: registering peers ([`register_peer`]), headers-first sync with one peer ([`sync_with`]) and with
 //!   every known peer ([`resolve`]).
@@ -24,13 +24,9 @@
 pub mod client;
 pub mod net;
 pub mod relay;
-pub mod routes;
 pub mod sync;
 pub mod wire;
 
-use axum::http::StatusCode;
-
-pub use routes::router;
 pub use sync::{
     SyncOptions, SyncReport, locator_heights, register_peer, resolve, sync_with, sync_with_options,
 };
@@ -59,10 +55,7 @@ pub const MAX_SMALL_RESPONSE_BYTES: usize = 2 * 1024 * 1024;
 pub const RESOLVE_CONCURRENCY: usize = 8;
 /// Time limit of a block or transaction announcement to a peer.
 pub const ANNOUNCE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-/// Most requests this node's network task (relay, poll, peer exchange) has open to peers at a time.
-pub const OUTGOING_CONCURRENCY: usize = 32;
-/// Most background syncs (after an orphan announcement, a poll or a handshake) running at a time.
-pub const BACKGROUND_SYNCS: usize = 4;
+pub use crate::peers::{BACKGROUND_SYNCS, OUTGOING_CONCURRENCY};
 /// Most transactions in one `POST /p2p/v1/txs`.
 pub const MAX_TXS_PER_ANNOUNCEMENT: usize = 1000;
 /// Misbehaviour points for invalid data (a bad header or block, malformed or oversized answers): a ban at
@@ -141,32 +134,20 @@ pub enum PeerError {
 }
 
 impl PeerError {
-    /// The HTTP status a route answers with when this error is the reason it failed.
-    pub fn status(&self) -> StatusCode {
-        match self {
-            PeerError::BadUrl(_)
-            | PeerError::Itself(_)
-            | PeerError::WrongNetwork { .. }
-            | PeerError::WrongProtocol { .. } => StatusCode::BAD_REQUEST,
-            PeerError::Local(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            PeerError::Banned { .. } => StatusCode::FORBIDDEN,
-            _ => StatusCode::BAD_GATEWAY,
-        }
-    }
-
     /// A stable machine-readable code (`peer_unreachable`, `wrong_network`, ...).
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> crate::ErrorCode {
+        use crate::ErrorCode;
         match self {
-            PeerError::BadUrl(_) => "invalid_url",
-            PeerError::Itself(_) => "peer_is_self",
-            PeerError::Unreachable { .. } => "peer_unreachable",
-            PeerError::WrongNetwork { .. } => "wrong_network",
-            PeerError::WrongProtocol { .. } => "wrong_protocol",
-            PeerError::Http { .. } => "peer_http_error",
-            PeerError::InvalidData { .. } => "peer_invalid_data",
-            PeerError::TooLarge { .. } => "peer_answer_too_large",
-            PeerError::Local(_) => "internal",
-            PeerError::Banned { .. } => "peer_banned",
+            PeerError::BadUrl(_) => ErrorCode::InvalidUrl,
+            PeerError::Itself(_) => ErrorCode::PeerIsSelf,
+            PeerError::Unreachable { .. } => ErrorCode::PeerUnreachable,
+            PeerError::WrongNetwork { .. } => ErrorCode::WrongNetwork,
+            PeerError::WrongProtocol { .. } => ErrorCode::WrongProtocol,
+            PeerError::Http { .. } => ErrorCode::PeerHttpError,
+            PeerError::InvalidData { .. } => ErrorCode::PeerInvalidData,
+            PeerError::TooLarge { .. } => ErrorCode::PeerAnswerTooLarge,
+            PeerError::Local(_) => ErrorCode::Internal,
+            PeerError::Banned { .. } => ErrorCode::PeerBanned,
         }
     }
 
@@ -188,17 +169,8 @@ impl PeerError {
     }
 }
 
-impl From<PeerError> for crate::api::ApiError {
-    fn from(e: PeerError) -> Self {
-        match e {
-            PeerError::Local(cause) => crate::api::ApiError::internal(cause),
-            other => crate::api::ApiError::new(other.status(), other.code(), other.to_string()),
-        }
-    }
-}
-
 /// This node's own URL (`config.public_url()`), normalised.
-pub(crate) fn own_url(node: &crate::node::Node) -> Option<String> {
+pub fn own_url(node: &crate::node::Node) -> Option<String> {
     crate::peers::normalize_url(&node.config().public_url())
 }
 
@@ -221,5 +193,33 @@ pub fn check_not_banned(node: &crate::node::Node, url: &str) -> Result<(), PeerE
     match node.peers().banned(url) {
         Some(ban) => Err(PeerError::banned(ban)),
         None => Ok(()),
+    }
+}
+
+/// Whether a request from `remote` may be blamed on the peer at `url`: the URL's host is (or resolves to) the
+/// address the request came from. Without a known remote address (in-process tests) it may.
+pub async fn attributable(url: &str, remote: Option<std::net::SocketAddr>) -> bool {
+    let Some(remote) = remote else { return true };
+    let Ok(parsed) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    let Some(host) = parsed.host_str() else {
+        return false;
+    };
+    let same =
+        |ip: std::net::IpAddr| ip == remote.ip() || (ip.is_loopback() && remote.ip().is_loopback());
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return same(ip);
+    }
+    let port = parsed.port_or_known_default().unwrap_or(80);
+    match tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        tokio::net::lookup_host((host, port)),
+    )
+    .await
+    {
+        Ok(Ok(mut addrs)) => addrs.any(|a| same(a.ip())),
+        _ => false,
     }
 }

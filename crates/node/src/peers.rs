@@ -14,7 +14,12 @@ use std::sync::{Mutex, MutexGuard};
 use ferrochain_core::{BlockHash, Txid, Work};
 
 use crate::config::Config;
-use crate::node::now_ms;
+use ferrochain_state::chain::now_ms;
+
+/// Most requests this node's network task (relay, poll, peer exchange) has open to peers at a time.
+pub const OUTGOING_CONCURRENCY: usize = 32;
+/// Most background syncs (after an orphan announcement, a poll or a handshake) running at a time.
+pub const BACKGROUND_SYNCS: usize = 4;
 
 /// Most peers a node keeps; a handshake from a new peer beyond this is answered but not remembered.
 pub const MAX_PEERS: usize = 256;
@@ -36,12 +41,13 @@ pub const INVENTORY_CAPACITY: usize = 20_000;
 pub const PEERS_FILE: &str = "peers.json";
 
 /// What this node knows about one peer.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PeerInfo {
     /// The peer's URL, normalised ([`normalize_url`]).
     pub url: String,
     /// The peer's network id (genesis hash), from its last handshake.
-    #[schema(value_type = Option<String>)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub network_id: Option<BlockHash>,
     /// The peer's protocol version, from its last handshake.
     pub protocol_version: Option<u32>,
@@ -50,10 +56,10 @@ pub struct PeerInfo {
     /// The tip height the peer last claimed (for display only: sync never trusts it).
     pub tip_height: Option<u64>,
     /// The tip hash the peer last claimed.
-    #[schema(value_type = Option<String>)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub tip_hash: Option<BlockHash>,
     /// The cumulative work the peer last claimed (for display only).
-    #[schema(value_type = Option<String>)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub chain_work: Option<Work>,
     /// When the peer last answered (ms since the Unix epoch).
     pub last_seen_ms: Option<u64>,
@@ -111,7 +117,8 @@ impl PeerInfo {
 }
 
 /// A banned URL: its requests are refused, it is not synced from, relayed to or listed to others.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Ban {
     /// The banned URL (normalised).
     pub url: String,
@@ -316,8 +323,8 @@ impl Peers {
             syncing: Mutex::new(HashMap::new()),
             file: None,
             changed: tokio::sync::Notify::new(),
-            outgoing: tokio::sync::Semaphore::new(crate::p2p::OUTGOING_CONCURRENCY),
-            sync_permits: tokio::sync::Semaphore::new(crate::p2p::BACKGROUND_SYNCS),
+            outgoing: tokio::sync::Semaphore::new(OUTGOING_CONCURRENCY),
+            sync_permits: tokio::sync::Semaphore::new(BACKGROUND_SYNCS),
         }
     }
 
@@ -628,12 +635,12 @@ impl Peers {
         }
     }
 
-    /// Permits for requests of the network task to peers ([`crate::p2p::OUTGOING_CONCURRENCY`]).
+    /// Permits for requests of the network task to peers ([`OUTGOING_CONCURRENCY`]).
     pub fn outgoing(&self) -> &tokio::sync::Semaphore {
         &self.outgoing
     }
 
-    /// Permits for background syncs ([`crate::p2p::BACKGROUND_SYNCS`]).
+    /// Permits for background syncs ([`BACKGROUND_SYNCS`]).
     pub fn sync_permits(&self) -> &tokio::sync::Semaphore {
         &self.sync_permits
     }
@@ -665,7 +672,7 @@ impl Peers {
             };
             serde_json::to_vec_pretty(&file).unwrap_or_default()
         };
-        let result = crate::node::write_atomically(path, &bytes);
+        let result = crate::files::write_atomically(path, &bytes);
         if result.is_err() {
             self.book().dirty = true;
         }

@@ -63,12 +63,11 @@ fn mined_blocks_connect_and_pay_subsidy_plus_fees() {
     assert_eq!(self::node(dir.path(), 1).state().tip(), tip);
 }
 
-#[test]
-fn continuous_mining_with_an_interval_and_stop() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn continuous_mining_with_an_interval_and_stop() {
     let dir = tempfile::tempdir().unwrap();
     let node = node(dir.path(), 1);
-    node.miner()
-        .start_continuous(&node, node.miner_address(), 1);
+    node.start_mining(node.miner_address(), 1).await.unwrap();
     let start = Instant::now();
     while node.state().tip().height.0 < 2 {
         assert!(start.elapsed() < Duration::from_secs(20), "no blocks mined");
@@ -81,7 +80,7 @@ fn continuous_mining_with_an_interval_and_stop() {
         start.elapsed()
     );
     let stopping = Instant::now();
-    node.miner().stop_continuous();
+    node.stop_mining().await.unwrap();
     assert!(stopping.elapsed() < Duration::from_secs(1));
     assert_eq!(node.miner().continuous(), None);
     let height = node.state().tip().height;

@@ -68,7 +68,8 @@ impl SyncOptions {
 }
 
 /// What a sync with one peer did.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncReport {
     /// The peer (normalised URL).
     pub peer: String,

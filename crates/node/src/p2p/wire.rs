@@ -10,17 +10,16 @@ use crate::node::Node;
 use crate::peers::Seen;
 
 /// A node's tip as it announces it.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TipInfo {
     /// The tip's hash.
-    #[schema(value_type = String)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub hash: BlockHash,
     /// Its height.
     pub height: u64,
     /// Cumulative work of the chain up to it (decimal).
-    #[schema(value_type = String)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub chain_work: Work,
 }
 
@@ -37,10 +36,11 @@ impl TipInfo {
 }
 
 /// `POST /p2p/v1/handshake` (request and answer) and `GET /p2p/v1/handshake` (answer): who a node is.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Handshake {
     /// The network id: the genesis hash.
-    #[schema(value_type = String)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub network_id: BlockHash,
     /// The network's name (for messages only; the id decides).
     #[serde(default)]
@@ -126,7 +126,8 @@ pub struct HeadersQuery {
 }
 
 /// Answer of `GET /p2p/v1/headers`.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HeadersResponse {
     /// The active-chain headers after the first locator hash on the active chain (after genesis if none),
     /// lowest first, each as 192 hex digits.
@@ -146,31 +147,30 @@ pub struct BlocksQuery {
 }
 
 /// Body of `POST /p2p/v1/blocks/get`.
-#[derive(
-    Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
-)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BlocksGetRequest {
     /// The blocks wanted, in the order they should come (at most [`super::MAX_BLOCKS_PER_RESPONSE`]).
-    #[schema(value_type = Vec<String>)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub hashes: Vec<BlockHash>,
 }
 
 /// Answer of `GET /p2p/v1/blocks` and `POST /p2p/v1/blocks/get`.
-#[derive(
-    Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
-)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BlocksResponse {
     /// Blocks as hex of their canonical encoding, in the order asked. The answer may stop early (size
     /// limit): ask again for the rest.
     pub blocks: Vec<String>,
     /// Hashes asked for that this node does not have (`POST /p2p/v1/blocks/get` only).
-    #[schema(value_type = Vec<String>)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     #[serde(default)]
     pub missing: Vec<BlockHash>,
 }
 
 /// Body of `POST /p2p/v1/blocks`: a block announced (or pushed) by a peer.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubmitBlockRequest {
     /// The block as hex of its canonical encoding.
     pub hex: String,
@@ -181,15 +181,16 @@ pub struct SubmitBlockRequest {
 }
 
 /// Answer of `POST /p2p/v1/blocks`.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubmitBlockResponse {
     /// `connected`, `side_chain`, `orphan` or `already_known`.
     pub outcome: String,
     /// The block's hash.
-    #[schema(value_type = String)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub hash: BlockHash,
     /// For `orphan`: the parent this node is missing.
-    #[schema(value_type = Option<String>)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub missing_parent: Option<BlockHash>,
     /// Whether the active chain switched branches.
@@ -201,7 +202,8 @@ pub struct SubmitBlockResponse {
 }
 
 /// Answer of `GET /p2p/v1/peers`.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PeersResponse {
     /// The known peers.
     pub peers: Vec<crate::peers::PeerInfo>,
@@ -211,9 +213,8 @@ pub struct PeersResponse {
 }
 
 /// Body of `POST /p2p/v1/txs`: transactions announced by a peer (or a client).
-#[derive(
-    Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
-)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubmitTxsRequest {
     /// One transaction as hex of its canonical encoding.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -227,10 +228,11 @@ pub struct SubmitTxsRequest {
 }
 
 /// What became of one announced transaction.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TxOutcome {
     /// Its id (absent when it did not decode).
-    #[schema(value_type = Option<String>)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub txid: Option<Txid>,
     /// `accepted` (new in the mempool, relayed on), `already_known` (in the mempool or the chain) or
     /// `rejected`.
@@ -241,7 +243,8 @@ pub struct TxOutcome {
 }
 
 /// Answer of `POST /p2p/v1/txs`.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubmitTxsResponse {
     /// One outcome per transaction, in order.
     pub results: Vec<TxOutcome>,
@@ -250,7 +253,8 @@ pub struct SubmitTxsResponse {
 }
 
 /// Body of `POST /p2p/v1/peers/ban` (owner).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BanRequest {
     /// The peer's URL.
     pub url: String,
@@ -263,7 +267,8 @@ pub struct BanRequest {
 }
 
 /// Body of `POST /p2p/v1/peers/unban` (owner).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UnbanRequest {
     /// The peer's URL.
     pub url: String,

@@ -1,0 +1,540 @@
+//! HTTP API benchmarks of a real node served in-process on `127.0.0.1:0` and called with `reqwest` over
+//! loopback, each scenario on a fresh node with its own temporary data directory (SQLite, `synchronous=FULL`):
+//!
+//! - **Transaction submissions** (`POST /api/v1/txs` with `{"hex": <canonical encoding>}`): signed transfers
+//!   per second and latency, from one client sending them one after another, and from 32 concurrent clients
+//!   (tasks sharing one `reqwest::Client`) splitting the set. The transfers are built and signed before the
+//!   timing starts: a block is mined to a key of the bench, a fan-out transaction (submitted and mined before
+//!   timing) gives each of [`TRANSFERS`] keys one output, and each transfer spends one of those outputs — so
+//!   they are independent and all valid, and every scenario has its own node and outputs.
+//! - **`GET /mine` latency** on the `dev` chain (16-bit difficulty, one mining thread per core), sequential
+//!   requests with an empty mempool: mean, median and p95, the hash rate that implies (2^16 expected hashes
+//!   per block over the mean latency) and the miner's own hash count over the same time.
+//! - **`GET /chain` of a 10,000-block chain** (a coinbase in every block, a transfer in every tenth), built
+//!   with `ChainBuilder` on an easy copy of the `dev` spec and submitted to the node before timing: the full
+//!   chain (size, time per request) and a page of 100 blocks (`?from=9900&limit=100`).
+//!
+//! Run with `cargo bench -p ferrochain-node --bench api`; it prints figures and a summary and never fails on a
+//! figure. Without `--bench` among the arguments (`cargo test --benches`) it returns at once.
+
+use std::time::{Duration, Instant};
+
+use ferrochain_core::builder::ChainBuilder;
+use ferrochain_core::{
+    Amount, Block, ChainSpec, Encode, Network, OutPoint, SigningKey, Target, Transaction, TxOut,
+};
+use ferrochain_node::{Config, Node};
+use tokio::runtime::Runtime;
+
+/// Signed transfers submitted in each submission scenario.
+const TRANSFERS: usize = 2_000;
+/// Concurrent clients of the concurrent submission scenario.
+const CLIENTS: usize = 32;
+/// Sequential `GET /mine` requests.
+const MINE_REQUESTS: usize = 100;
+/// Blocks after genesis of the `/chain` scenario.
+const CHAIN_BLOCKS: usize = 10_000;
+/// Full `GET /chain` requests timed (after one untimed warm-up).
+const FULL_CHAIN_REQUESTS: usize = 5;
+/// Paged `GET /chain?from=9900&limit=100` requests timed.
+const PAGE_REQUESTS: usize = 50;
+
+/// A node served on loopback until [`Served::stop`].
+struct Served {
+    node: Node,
+    base: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<Result<(), ferrochain_http::ServeError>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Served {
+    /// Serves `node` (whose data lives in `dir`) on `127.0.0.1:0`.
+    fn start(rt: &Runtime, node: Node, dir: tempfile::TempDir) -> Served {
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("a loopback port is free");
+        let addr = listener
+            .local_addr()
+            .expect("a bound listener has an address");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = rt.spawn(ferrochain_http::serve(node.clone(), listener, async move {
+            let _ = stopped.await;
+        }));
+        Served {
+            node,
+            base: format!("http://{addr}"),
+            stop,
+            server,
+            _dir: dir,
+        }
+    }
+
+    /// Shuts the server down gracefully and waits for it.
+    fn stop(self, rt: &Runtime) {
+        let _ = self.stop.send(());
+        match rt.block_on(self.server) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => println!("  (server ended with an error: {e})"),
+            Err(e) => println!("  (server task failed: {e})"),
+        }
+    }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+/// Opens a fresh `dev` node in a new temporary data directory.
+fn dev_node() -> (Node, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = Config {
+        data_dir: dir.path().to_path_buf(),
+        network: "dev".into(),
+        mine_threads: cores(),
+        ..Config::default()
+    };
+    (Node::open(config).expect("a dev node opens"), dir)
+}
+
+/// A deterministic key: `tag` tells the bench's key sets apart, `i` the keys within one.
+fn key(tag: u8, i: usize) -> SigningKey {
+    let mut secret = [tag; 32];
+    secret[..8].copy_from_slice(&(i as u64).to_le_bytes());
+    SigningKey::from_secret_bytes(secret)
+}
+
+/// Funds [`TRANSFERS`] keys on `node` (a mined block, then a mined fan-out transaction) and returns the
+/// `{"hex"}` bodies of one signed transfer from each, all independent of one another.
+fn prepare_transfers(node: &Node) -> Vec<String> {
+    let funder = key(1, 0);
+    let funder_hash = funder.public_key().pubkey_hash();
+    let genesis = node.network().genesis_hash();
+    let funding = node
+        .mine_one(funder_hash, 0)
+        .expect("mines the funding block");
+    let coinbase = &funding.transactions[0];
+    let total = coinbase.outputs[0].amount.to_units();
+    let each = total / TRANSFERS as u64;
+    let keys: Vec<SigningKey> = (0..TRANSFERS).map(|i| key(2, i)).collect();
+    let mut outputs: Vec<TxOut> = keys
+        .iter()
+        .map(|k| TxOut {
+            amount: Amount::from_units(each).expect("a share of one subsidy"),
+            address: k.public_key().pubkey_hash(),
+        })
+        .collect();
+    let change = total - each * TRANSFERS as u64;
+    if change > 0 {
+        outputs.push(TxOut {
+            amount: Amount::from_units(change).expect("less than one subsidy"),
+            address: funder_hash,
+        });
+    }
+    let spend = OutPoint {
+        txid: coinbase.txid(),
+        vout: 0,
+    };
+    let fan_out = Transaction::signed_transfer(&[(spend, &funder)], outputs, Vec::new(), &genesis);
+    let fan_out_id = node
+        .submit_transaction(fan_out)
+        .expect("the fan-out transaction is valid");
+    let block = node
+        .mine_one(funder_hash, usize::MAX)
+        .expect("mines the fan-out block");
+    assert!(
+        block.transactions.iter().any(|tx| tx.txid() == fan_out_id),
+        "the fan-out transaction is in the next block"
+    );
+    keys.iter()
+        .enumerate()
+        .map(|(i, k)| {
+            let prev_out = OutPoint {
+                txid: fan_out_id,
+                vout: i as u32,
+            };
+            let out = TxOut {
+                amount: Amount::from_units(each).expect("a share of one subsidy"),
+                address: funder_hash,
+            };
+            let tx =
+                Transaction::signed_transfer(&[(prev_out, k)], vec![out], Vec::new(), &genesis);
+            serde_json::json!({ "hex": hex::encode(tx.to_bytes()) }).to_string()
+        })
+        .collect()
+}
+
+/// Request latencies (of every answered request), the successes, and the failures seen (with the first
+/// failure's text).
+#[derive(Default)]
+struct Outcome {
+    latencies: Vec<Duration>,
+    successes: usize,
+    failures: usize,
+    first_failure: Option<String>,
+}
+
+impl Outcome {
+    fn merge(&mut self, other: Outcome) {
+        self.latencies.extend(other.latencies);
+        self.successes += other.successes;
+        self.failures += other.failures;
+        if self.first_failure.is_none() {
+            self.first_failure = other.first_failure;
+        }
+    }
+
+    fn fail(&mut self, why: String) {
+        self.failures += 1;
+        self.first_failure.get_or_insert(why);
+    }
+}
+
+/// POSTs each body to `url` in turn, timing each request until its whole answer is read.
+async fn post_all(client: reqwest::Client, url: String, bodies: Vec<String>) -> Outcome {
+    let mut out = Outcome::default();
+    for body in bodies {
+        let start = Instant::now();
+        let sent = client
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await;
+        match sent {
+            Ok(resp) => {
+                let status = resp.status();
+                let text = resp.text().await;
+                out.latencies.push(start.elapsed());
+                if status == reqwest::StatusCode::CREATED {
+                    out.successes += 1;
+                } else {
+                    out.fail(format!("{status}: {}", text.unwrap_or_default()));
+                }
+            }
+            Err(e) => out.fail(e.to_string()),
+        }
+    }
+    out
+}
+
+/// Mean, median and 95th percentile of `latencies`, in ms.
+fn stats(latencies: &[Duration]) -> (f64, f64, f64) {
+    if latencies.is_empty() {
+        return (f64::NAN, f64::NAN, f64::NAN);
+    }
+    let mut ms: Vec<f64> = latencies.iter().map(|d| d.as_secs_f64() * 1e3).collect();
+    ms.sort_by(f64::total_cmp);
+    let mean = ms.iter().sum::<f64>() / ms.len() as f64;
+    let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize];
+    (mean, at(0.5), at(0.95))
+}
+
+/// One submission scenario with `clients` concurrent clients on a fresh node; returns its summary line.
+fn submissions(rt: &Runtime, clients: usize) -> String {
+    let setup = Instant::now();
+    let (node, dir) = dev_node();
+    let bodies = prepare_transfers(&node);
+    let served = Served::start(rt, node, dir);
+    println!(
+        "  setup (fund {TRANSFERS} keys, sign {TRANSFERS} transfers): {:.2} s",
+        setup.elapsed().as_secs_f64()
+    );
+    let client = reqwest::Client::new();
+    let url = format!("{}/api/v1/txs", served.base);
+    let (outcome, wall) = rt.block_on(async {
+        // Open the connections before timing.
+        let warm: Vec<_> = (0..clients)
+            .map(|_| {
+                let (client, status) = (client.clone(), format!("{}/api/v1/status", served.base));
+                tokio::spawn(async move {
+                    if let Ok(resp) = client.get(status).send().await {
+                        let _ = resp.bytes().await;
+                    }
+                })
+            })
+            .collect();
+        for w in warm {
+            let _ = w.await;
+        }
+        let per_client = TRANSFERS.div_ceil(clients);
+        let start = Instant::now();
+        let tasks: Vec<_> = bodies
+            .chunks(per_client)
+            .map(|chunk| tokio::spawn(post_all(client.clone(), url.clone(), chunk.to_vec())))
+            .collect();
+        let mut all = Outcome::default();
+        for t in tasks {
+            match t.await {
+                Ok(o) => all.merge(o),
+                Err(e) => all.fail(format!("client task failed: {e}")),
+            }
+        }
+        (all, start.elapsed())
+    });
+    let in_mempool = served.node.state().mempool().len();
+    drop(client);
+    served.stop(rt);
+    let accepted = outcome.successes;
+    let rate = accepted as f64 / wall.as_secs_f64();
+    let (mean, median, p95) = stats(&outcome.latencies);
+    let who = if clients == 1 {
+        "1 client".to_string()
+    } else {
+        format!("{clients} concurrent clients")
+    };
+    println!(
+        "  {who}: {accepted}/{TRANSFERS} accepted in {:.2} s = {rate:.0} tx/s; latency mean {mean:.2} ms, \
+         median {median:.2} ms, p95 {p95:.2} ms; mempool holds {in_mempool}",
+        wall.as_secs_f64()
+    );
+    if let Some(why) = &outcome.first_failure {
+        println!("  {} requests failed; the first: {why}", outcome.failures);
+    }
+    format!(
+        "POST /api/v1/txs, {who:<22} {rate:>8.0} tx/s   latency mean {mean:.2} ms, median {median:.2} ms, p95 {p95:.2} ms ({accepted}/{TRANSFERS} accepted)"
+    )
+}
+
+/// `GET /mine` latency on a fresh `dev` node; returns its summary lines.
+fn mine_latency(rt: &Runtime) -> Vec<String> {
+    let (node, dir) = dev_node();
+    let served = Served::start(rt, node, dir);
+    let client = reqwest::Client::new();
+    let url = format!("{}/mine", served.base);
+    let hashes_before = served.node.miner().total_hashes();
+    let (outcome, wall) = rt.block_on(async {
+        let start = Instant::now();
+        let mut out = Outcome::default();
+        for _ in 0..MINE_REQUESTS {
+            let t = Instant::now();
+            match client.get(&url).send().await {
+                Ok(resp) => {
+                    let status = resp.status();
+                    let text = resp.text().await;
+                    out.latencies.push(t.elapsed());
+                    if status.is_success() {
+                        out.successes += 1;
+                    } else {
+                        out.fail(format!("{status}: {}", text.unwrap_or_default()));
+                    }
+                }
+                Err(e) => out.fail(e.to_string()),
+            }
+        }
+        (out, start.elapsed())
+    });
+    let hashes = served.node.miner().total_hashes() - hashes_before;
+    let height = served.node.state().tip().height.0;
+    let threads = served.node.miner().threads();
+    drop(client);
+    served.stop(rt);
+    let (mean, median, p95) = stats(&outcome.latencies);
+    let expected_hashes = 2f64.powi(16);
+    let implied = expected_hashes / (mean / 1e3);
+    let measured = hashes as f64 / wall.as_secs_f64();
+    println!(
+        "  {MINE_REQUESTS} requests, {threads} mining threads, tip now at height {height}: mean {mean:.2} ms, \
+         median {median:.2} ms, p95 {p95:.2} ms"
+    );
+    println!(
+        "  implied hash rate (2^16 per block / mean): {:.2} MH/s; miner's count: {hashes} hashes in {:.2} s = \
+         {:.2} MH/s ({:.0} per block)",
+        implied / 1e6,
+        wall.as_secs_f64(),
+        measured / 1e6,
+        hashes as f64 / MINE_REQUESTS as f64
+    );
+    if let Some(why) = &outcome.first_failure {
+        println!("  {} requests failed; the first: {why}", outcome.failures);
+    }
+    vec![
+        format!(
+            "GET /mine (dev, 16 bits, {threads} threads) latency mean {mean:.2} ms, median {median:.2} ms, p95 {p95:.2} ms"
+        ),
+        format!(
+            "GET /mine hash rate                 implied {:.2} MH/s, miner-counted {:.2} MH/s",
+            implied / 1e6,
+            measured / 1e6
+        ),
+    ]
+}
+
+/// An easy copy of the `dev` spec (1-bit difficulty), so a long chain is built in seconds.
+fn easy_network() -> Network {
+    let mut spec = ChainSpec::dev();
+    spec.name = "bench-api-chain".into();
+    spec.initial_bits = Target::from_leading_zero_bits(1).to_compact();
+    spec.pow_limit = Target::from_leading_zero_bits(1);
+    Network::new(spec).expect("valid bench spec")
+}
+
+/// [`CHAIN_BLOCKS`] blocks after genesis: a coinbase in each, a transfer in every tenth.
+fn long_chain(net: &Network, miner: &SigningKey) -> Vec<Block> {
+    let mut chain = ChainBuilder::new(net.clone());
+    let miner_hash = miner.public_key().pubkey_hash();
+    let other = key(3, 0).public_key().pubkey_hash();
+    for i in 0..CHAIN_BLOCKS {
+        let mut txs = Vec::new();
+        if i % 10 == 1 {
+            let mut used = Vec::new();
+            if let Some(tx) = chain.transfer(
+                miner,
+                other,
+                Amount::from_units(1).expect("small"),
+                Amount::ZERO,
+                Vec::new(),
+                &mut used,
+            ) {
+                txs.push(tx);
+            }
+        }
+        let t = chain.tip().header.time_ms + 10_000;
+        chain
+            .mine_block(txs, miner_hash, t, &mut rand::rng())
+            .expect("bench blocks are valid");
+    }
+    chain.blocks()[1..].to_vec()
+}
+
+/// Times `count` GETs of `url`; returns the latencies and the size of the last answer.
+async fn get_times(client: &reqwest::Client, url: &str, count: usize) -> (Outcome, usize) {
+    let mut out = Outcome::default();
+    let mut size = 0;
+    for _ in 0..count {
+        let t = Instant::now();
+        match client.get(url).send().await {
+            Ok(resp) => {
+                let status = resp.status();
+                let body = resp.bytes().await;
+                out.latencies.push(t.elapsed());
+                match body {
+                    Ok(b) if status.is_success() => {
+                        out.successes += 1;
+                        size = b.len();
+                    }
+                    Ok(b) => out.fail(format!("{status}: {}", String::from_utf8_lossy(&b))),
+                    Err(e) => out.fail(e.to_string()),
+                }
+            }
+            Err(e) => out.fail(e.to_string()),
+        }
+    }
+    (out, size)
+}
+
+/// `GET /chain` of a [`CHAIN_BLOCKS`]-block chain; returns its summary lines.
+fn chain_reads(rt: &Runtime) -> Vec<String> {
+    let net = easy_network();
+    let miner = key(4, 0);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let spec_file = dir.path().join("bench-api-chain.toml");
+    std::fs::write(&spec_file, net.spec().to_toml().expect("the spec writes"))
+        .expect("write the spec file");
+    let build = Instant::now();
+    let blocks = long_chain(&net, &miner);
+    println!(
+        "  built {CHAIN_BLOCKS} blocks with ChainBuilder in {:.2} s",
+        build.elapsed().as_secs_f64()
+    );
+    let config = Config {
+        data_dir: dir.path().join("data"),
+        network: spec_file.display().to_string(),
+        miner_address: Some(net.address(&miner.public_key().pubkey_hash())),
+        ..Config::default()
+    };
+    let node = Node::open(config).expect("the bench chain's node opens");
+    let submit = Instant::now();
+    for block in blocks {
+        node.submit_block(block).expect("bench blocks are valid");
+    }
+    println!(
+        "  submitted them to the node in {:.2} s (SQLite, synchronous=FULL)",
+        submit.elapsed().as_secs_f64()
+    );
+    let served = Served::start(rt, node, dir);
+    let client = reqwest::Client::new();
+    let full_url = format!("{}/chain", served.base);
+    let page_from = CHAIN_BLOCKS - 100;
+    let page_url = format!("{}/chain?from={page_from}&limit=100", served.base);
+    let (full, full_size, page, page_size, length, page_len) = rt.block_on(async {
+        // Untimed warm-up, also checking the answer's shape.
+        let (mut length, mut page_len) = (0, 0);
+        if let Ok(resp) = client.get(&full_url).send().await
+            && let Ok(v) = resp.json::<serde_json::Value>().await
+        {
+            length = v["chain"].as_array().map_or(0, Vec::len);
+        }
+        if let Ok(resp) = client.get(&page_url).send().await
+            && let Ok(v) = resp.json::<serde_json::Value>().await
+        {
+            page_len = v["chain"].as_array().map_or(0, Vec::len);
+        }
+        let (full, full_size) = get_times(&client, &full_url, FULL_CHAIN_REQUESTS).await;
+        let (page, page_size) = get_times(&client, &page_url, PAGE_REQUESTS).await;
+        (full, full_size, page, page_size, length, page_len)
+    });
+    drop(client);
+    served.stop(rt);
+    let mb = full_size as f64 / 1e6;
+    let (mean, median, _) = stats(&full.latencies);
+    println!(
+        "  full GET /chain: {length} blocks, {mb:.2} MB; {FULL_CHAIN_REQUESTS} requests: mean {mean:.1} ms, \
+         median {median:.1} ms = {:.1} MB/s, {:.0} blocks/s",
+        mb / (mean / 1e3),
+        length as f64 / (mean / 1e3)
+    );
+    let (pmean, pmedian, pp95) = stats(&page.latencies);
+    println!(
+        "  paged GET /chain?from={page_from}&limit=100: {page_len} blocks, {:.1} KB; {PAGE_REQUESTS} requests: \
+         mean {pmean:.2} ms, median {pmedian:.2} ms, p95 {pp95:.2} ms",
+        page_size as f64 / 1e3
+    );
+    for (what, o) in [("full", &full), ("paged", &page)] {
+        if let Some(why) = &o.first_failure {
+            println!("  {what}: {} requests failed; the first: {why}", o.failures);
+        }
+    }
+    vec![
+        format!(
+            "GET /chain, {length} blocks ({mb:.2} MB)   mean {mean:.1} ms, median {median:.1} ms per request"
+        ),
+        format!(
+            "GET /chain?from={page_from}&limit=100      mean {pmean:.2} ms, median {pmedian:.2} ms, p95 {pp95:.2} ms ({:.1} KB)",
+            page_size as f64 / 1e3
+        ),
+    ]
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        return; // `cargo test --benches` only checks that it builds
+    }
+    let started = Instant::now();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime starts");
+    let mut summary = Vec::new();
+    println!("transaction submissions, {TRANSFERS} signed transfers, 1 client:");
+    summary.push(submissions(&rt, 1));
+    println!(
+        "transaction submissions, {TRANSFERS} signed transfers, {CLIENTS} concurrent clients:"
+    );
+    summary.push(submissions(&rt, CLIENTS));
+    println!("GET /mine on dev:");
+    summary.extend(mine_latency(&rt));
+    println!("GET /chain of a {CHAIN_BLOCKS}-block chain:");
+    summary.extend(chain_reads(&rt));
+    println!();
+    println!(
+        "summary ({} cores, {:.1} s in all):",
+        cores(),
+        started.elapsed().as_secs_f64()
+    );
+    for line in summary {
+        println!("  {line}");
+    }
+}

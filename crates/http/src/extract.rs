@@ -1,0 +1,111 @@
+//! Request extractors shared by the HTTP surfaces: bodies as JSON or HTML-form data with JSON errors instead
+//! of axum's plain-text rejections, and the owner check.
+
+use ferrochain_node::ErrorCode;
+use std::net::SocketAddr;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use ferrochain_node::node::Node;
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    let status = rejection.status();
+    let code = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::BodyTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+        _ => ErrorCode::InvalidJson,
+    };
+    // 422 (wrong types, missing fields) is reported as 400: the request is malformed either way.
+    let status = if status == StatusCode::UNPROCESSABLE_ENTITY {
+        StatusCode::BAD_REQUEST
+    } else {
+        status
+    };
+    ApiError::new(status, code, rejection.body_text())
+}
+
+/// A request body read as JSON when it says it is JSON or says nothing, or as an HTML form
+/// (`application/x-www-form-urlencoded`) — the seed systems' clients send both.
+#[derive(Debug)]
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                let status = e.status();
+                let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    ErrorCode::BodyTooLarge
+                } else {
+                    ErrorCode::InvalidBody
+                };
+                ApiError::new(status, code, e.body_text())
+            })?;
+        if content_type.starts_with("application/x-www-form-urlencoded") {
+            return serde_urlencoded_from(&bytes).map(Body);
+        }
+        if !content_type.is_empty()
+            && !content_type.starts_with("application/json")
+            && !content_type.contains("+json")
+        {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorCode::UnsupportedMediaType,
+                format!(
+                    "send JSON (Content-Type: application/json) or a form; got {content_type:?}"
+                ),
+            ));
+        }
+        let value = axum::Json::<T>::from_bytes(&bytes).map_err(json_rejection)?;
+        Ok(Body(value.0))
+    }
+}
+
+fn serde_urlencoded_from<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_urlencoded::from_bytes(bytes)
+        .map_err(|e| ApiError::bad_request(ErrorCode::InvalidForm, format!("form data: {e}")))
+}
+
+/// Proof that the request may perform owner operations: it comes from loopback, or carries the API token.
+#[derive(Debug, Clone, Copy)]
+pub struct Owner;
+
+impl FromRequestParts<Node> for Owner {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, node: &Node) -> Result<Self, Self::Rejection> {
+        if let Some(token) = node.config().api_token.as_deref() {
+            let given = parts
+                .headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "));
+            if given == Some(token) {
+                return Ok(Owner);
+            }
+        }
+        // The extractor (not the raw extension) so that tests' `MockConnectInfo` is honoured too.
+        let from_loopback = ConnectInfo::<SocketAddr>::from_request_parts(parts, node)
+            .await
+            .is_ok_and(|ConnectInfo(addr)| addr.ip().is_loopback());
+        if from_loopback {
+            Ok(Owner)
+        } else {
+            Err(ApiError::owner_only())
+        }
+    }
+}

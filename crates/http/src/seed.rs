@@ -1,0 +1,150 @@
+//! The seed-compatible routes (`SEED-ROUTES.md`, DESIGN §7.3): the paths, methods, field names and answer
+//! shapes of the four Python/Flask systems ferrochain replaces — (A) the tutorial node, (B) the node with a
+//! client wallet, (C) the multi-node records app and (D) the UTXO system with PostgreSQL tables — answered by a
+//! real node, so that their curl commands, Postman collections and front ends keep working. Where a seed
+//! accepted something unsafe (an unsigned transfer from any name, a trusted chain length), the route does the
+//! safe thing and otherwise answers 4xx with a message that says what to do instead.
+//!
+//! # Routes
+//!
+//! "Owner" routes are allowed from loopback or with `Authorization: Bearer <--api-token>` (DESIGN §7);
+//! "owner off dev" routes are open to anyone on `dev` chains (the seeds let anyone mine) and owner-only on
+//! every other chain. Bodies are JSON or, everywhere, `application/x-www-form-urlencoded`.
+//!
+//! | path | method | request | answer | who |
+//! |---|---|---|---|---|
+//! | **A** `/mine` | GET | `?format=text` or `Accept: text/plain` selects C's text answer | 200 `{"message":"New Block Forged", <block>}`; text mode: 200 `Block #N is mined.` / `No transactions to mine` | owner off dev |
+//! | **A** `/transactions/new` | POST | `{sender, recipient, amount[, fee]}` with `sender` a node-held address; or `{transaction}` (signed) | 201 `{"message":"Transaction will be added to Block N","txid"}`; 400 text `Missing values: …`; 400 `{"message"}` | owner (held key) / anyone (signed) |
+//! | **A/C** `/chain` | GET | `?from=<index>&limit=<n>` (optional) | 200 `{"chain":[<block>…],"length","peers"}` | anyone |
+//! | **A** `/nodes/register` | POST | `{"nodes":[url…]}` or `nodes=url,url` | 201 `{"message":"New nodes have been added","total_nodes","results"}`; 400 text `Error: Please supply a valid list of nodes`; 400 `{"message":"No nodes were added",…}` | owner |
+//! | **A** `/nodes/resolve` | GET | — | 200 `{"message":"Our chain was replaced","new_chain"}` or `{"message":"Our chain is authoritative","chain"}`, plus `peers` (each peer's result) | owner off dev |
+//! | **B** `/blockchain/chain` | GET | as `/chain` | as `/chain` | anyone |
+//! | **B** `/blockchain/mine` | GET | — | as `/mine` (JSON) | owner off dev |
+//! | **B** `/blockchain/transactions/new` | POST | `{"transaction":{…}}`, the transaction itself, or form `sender_address, recipient_address, amount, signature` of a transaction made by `/client/generate/transaction` | 201 `{"message":"Transaction will be added to Block N","txid"}`; 406 `{"message":"Invalid Transaction!","reason"}`; 409 `{"message"}` (already submitted / conflicting); 400 text `Missing values: …` | anyone |
+//! | **B** `/blockchain/transactions/get` | GET | — | 200 `{"transactions":[<tx>…]}` (pending) | anyone |
+//! | **B** `/blockchain/nodes/register` | POST | as `/nodes/register` | as `/nodes/register` | owner |
+//! | **B** `/blockchain/nodes/resolve` | GET | — | as `/nodes/resolve` | owner off dev |
+//! | **B** `/blockchain/nodes/get` | GET | — | 200 `{"nodes":[url…]}` | anyone |
+//! | **B** `/client/wallet/new` | GET | — | 200 `{"private_key","public_key","address"}` (hex, hex, address); not stored | anyone |
+//! | **B** `/client/generate/transaction` | POST | `sender_address, sender_private_key, recipient_address, amount[, fee]` | 200 `{"transaction":<signed tx>,"signature","txid","summary":<tx>}`; 400 `{"message"}` | anyone |
+//! | **C** `/new_transaction` | POST | `{author, content}` (author = node-held address) or `{senderPK, signature, data[, timestamp_ms]}` | 201 `Success`; 400 text `Invalid transaction data: …`; 409 text (duplicate) | owner (author form) / anyone (signed) |
+//! | **C** `/pending_tx` | GET | — | 200 `[<tx>…]` | anyone |
+//! | **C** `/register_node` | POST | `{node_address}` | 200 the chain as `/chain`; 400 text | anyone (it is how nodes introduce themselves) |
+//! | **C** `/register_with` | POST | `{node_address}` | 200 `Registration successful` (this node registers with the remote one and syncs from it); 400 text | owner |
+//! | **C** `/add_block` | POST | `{"hex": <canonical block encoding>}` (every block view carries `hex`) or ferrochain's block JSON `{header, transactions}` | 201 `Block added to the chain`; 200 `Block already known`; 202 side chain / parent unknown; 400 `The block was discarded by the node: …` | anyone (validated in full) |
+//! | **C** `/save` | GET | — | 201 `Success: saved N blocks to <path>` (a `chain export` file in the data dir) | owner |
+//! | **D** `/api/get_wallets` | GET | — | `{"data":[{address, balance, pending}],"error":null}` (node-held addresses, confirmed balance; never keys) | anyone |
+//! | **D** `/api/get_blocks` | GET | — | `{"data":[<block>…]}` | anyone |
+//! | **D** `/api/get_chainstate` | GET | — | `{"data":{"<txid>":[{vout,address,amount,amount_units,height,coinbase}…]}}` | anyone |
+//! | **D** `/api/get_pool` | GET | — | `{"data":[<tx>…]}` in mempool order | anyone |
+//! | **D** `/api/new_wallet` | POST | — | `{"data":"<address>"}` (a new node-held key) | owner |
+//! | **D** `/api/send` | POST | `{from, to, amount[, fee]}` | `{"data":"Transaction is added to pool"}`; 4xx `{"data":null,"error":"Units: Not enough units: …"}` | owner |
+//! | **D** `/api/mine_block` | POST | `{address[, txAmount = 5]}` | `{"data":<block>}`: reward to `address`, at most `txAmount` pending transactions in mempool order | owner off dev |
+//! | **D** `/api/reset_system` | POST | — | `{"data":{"wiped":false,"wallets":[…],"message"}}`: three new funded sample wallets (see below) | owner, dev only |
+//!
+//! # Views
+//! **Block** (`/chain`, `/mine`, `/api/get_blocks`): `index` and `block_number` (position counting genesis as
+//! 1, as A and B did), `height` (genesis 0), `timestamp` (seconds since the Unix epoch as a float, like Python's
+//! `time.time()`), `timestamp_ms` (the exact header time), `transactions`, `proof` and `nonce` (the nonce),
+//! `previous_hash`, `hash`, `merkle_root` (hex), `bits` (compact target, 8 hex digits), `difficulty` (leading
+//! zero bits) and `hex` (the canonical encoding: what `/add_block` takes back, and what the hash is over).
+//!
+//! **Transaction**: `txid`, `type` (`coinbase`, `transfer`, `record`), `sender` (`"0"` for a coinbase, like the
+//! tutorial's mint; the address of the first input's key for a transfer; the author's address for a record),
+//! `recipient` (the first output not paying back to an input's owner, else the first output; `null` for a
+//! record), `amount` (what goes to others — outputs not paying back to an input's owner, or all outputs of a
+//! payment to oneself or a coinbase — in whole units as a JSON number) with `amount_units` (smallest units,
+//! exact), `inputs`, `outputs`, `payload` (hex) and `content` (the payload as text when it is UTF-8). Records
+//! also carry `author`, `public_key`, `timestamp` (seconds), `timestamp_ms` and `signature`. Pending
+//! transactions carry `fee`.
+//!
+//! **Amounts** in requests are whole units as the seeds used them: `5`, `"5"`, `0.5` or `"0.5"`; negative,
+//! zero, non-numeric (`"-7abc"`), too precise or too large amounts are refused with a 400 saying which.
+//!
+//! # Decisions
+//! - **`GET /mine` clash** — A answered JSON and C answered text on the same path. It answers A's JSON (with
+//!   B's `block_number`/`nonce` too) by default, and C's text when the request says `Accept: text/plain`
+//!   (without `application/json`) or `?format=text`. In text mode an empty mempool answers `No transactions
+//!   to mine` without mining, as C did; in JSON mode a block is mined even with no transactions, as A did.
+//!   C's `Block #N` counts genesis as 0 (N = height), as C did.
+//! - **Reset** — `/api/reset_system` cannot wipe a running node's chain (the chain state has no reset and
+//!   ferrochain never discards a valid chain while it runs). On a `dev` chain it creates three new node-held
+//!   wallets and mines one block to each (so each holds one block subsidy), and answers `"wiped": false` with
+//!   a message saying that starting over means restarting the node with an empty `--data-dir`.
+//! - **Signed records** (`{senderPK, signature, data, timestamp_ms}`): the signature must be over
+//!   `Transaction::sighash(genesis)` of the record transaction `{version: 1, kind: Record{author: senderPK,
+//!   timestamp_ms, signature}, outputs: [], payload: data as UTF-8}` (`timestamp_ms` defaults to 0), i.e. what
+//!   `Transaction::signed_record` / `ferrochain_wallet::build::build_record` produce.
+//! - **Private keys over HTTP** — `/client/generate/transaction` receives the sender's private key, as B's did;
+//!   the key is used for that one signature and stored nowhere. Use it only with a node you trust (your own);
+//!   the CLI wallet signs without sending keys anywhere.
+//! - **Peer failures** — a peer that is not a URL, is this node, is on another network, is down or answers
+//!   nonsense makes these routes answer 400 (the request named a peer that cannot be used; `/nodes/resolve`
+//!   reports each peer's failure and still answers 200); only this node failing to store what a peer sent is a
+//!   500.
+//! - **Fees** — transfers the node builds here (`/transactions/new`, `/api/send`,
+//!   `/client/generate/transaction`) pay no fee unless the request has a `fee` field (whole units), so the
+//!   seeds' arithmetic carries over on the `dev` chain.
+//! - **B's original front end** posted the form fields of a generated transaction plus its signature, not the
+//!   transaction. The node keeps the last [`GENERATED_KEPT`] transactions `/client/generate/transaction` made
+//!   and accepts such a form when its signature names one of them and its fields match.
+
+mod peering;
+mod records;
+mod request;
+mod tutorial;
+mod utxo;
+mod view;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use ferrochain_node::node::Node;
+
+pub use records::SAVE_FILE;
+pub use tutorial::GENERATED_KEPT;
+pub use utxo::{DEFAULT_TX_AMOUNT, SAMPLE_WALLETS};
+
+/// The seed-compatible routes of the module table.
+pub fn router() -> Router<Node> {
+    Router::new()
+        // A (and the shared /chain of A and C)
+        .route("/mine", get(tutorial::mine))
+        .route("/transactions/new", post(tutorial::new_transaction))
+        .route("/chain", get(tutorial::chain))
+        .route("/nodes/register", post(peering::register_nodes))
+        .route("/nodes/resolve", get(peering::resolve))
+        // B
+        .route("/blockchain/chain", get(tutorial::chain))
+        .route("/blockchain/mine", get(tutorial::mine_json))
+        .route(
+            "/blockchain/transactions/new",
+            post(tutorial::submit_signed),
+        )
+        .route("/blockchain/transactions/get", get(tutorial::pending))
+        .route("/blockchain/nodes/register", post(peering::register_nodes))
+        .route("/blockchain/nodes/resolve", get(peering::resolve))
+        .route("/blockchain/nodes/get", get(peering::list_nodes))
+        .route("/client/wallet/new", get(tutorial::client_wallet))
+        .route(
+            "/client/generate/transaction",
+            post(tutorial::generate_transaction),
+        )
+        // C
+        .route("/new_transaction", post(records::new_transaction))
+        .route("/pending_tx", get(records::pending))
+        .route("/register_node", post(peering::register_node))
+        .route("/register_with", post(peering::register_with))
+        .route("/add_block", post(records::add_block))
+        .route("/save", get(records::save))
+        // D
+        .route("/api/get_wallets", get(utxo::get_wallets))
+        .route("/api/get_blocks", get(utxo::get_blocks))
+        .route("/api/get_chainstate", get(utxo::get_chainstate))
+        .route("/api/get_pool", get(utxo::get_pool))
+        .route("/api/new_wallet", post(utxo::new_wallet))
+        .route("/api/send", post(utxo::send))
+        .route("/api/mine_block", post(utxo::mine_block))
+        .route("/api/reset_system", post(utxo::reset_system))
+        .layer(axum::Extension(tutorial::Generated::shared()))
+}

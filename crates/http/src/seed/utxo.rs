@@ -1,0 +1,252 @@
+//! System D, the UTXO chain with PostgreSQL tables (`/api/*`): node-held wallets, sends, mining a block with a
+//! bounded number of pending transactions, the chain state and the pool — all in D's envelope
+//! `{"data": …, "error": null}` / `{"data": null, "error": "Type: message"}`, with 4xx statuses for errors.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::request::{
+    Failure, Fields, Style, envelope, is_dev, node_failure, parse_address, parse_amount, parse_fee,
+    require_owner, require_owner_off_dev, task_failure,
+};
+use super::tutorial::mine_to;
+use super::view;
+use crate::error::ApiError;
+use crate::extract::{Body, Owner};
+use ferrochain_node::node::Node;
+
+/// Pending transactions `/api/mine_block` takes when the request names no `txAmount` (D's default).
+pub const DEFAULT_TX_AMOUNT: u64 = 5;
+/// Sample wallets `/api/reset_system` creates and funds.
+pub const SAMPLE_WALLETS: usize = 3;
+
+fn respond(result: Result<Value, Failure>) -> Response {
+    result.map_or_else(|f| f.render(Style::Envelope), envelope)
+}
+
+/// Every node-held address with its confirmed balance (and pending balance), in whole units.
+fn wallets(node: &Node, addresses: &[String]) -> Result<Vec<Value>, Failure> {
+    let decimals = node.network().spec().decimals;
+    addresses
+        .iter()
+        .map(|address| {
+            let hash = parse_address(node, "address", address)?;
+            let balance = node
+                .state()
+                .balance(&hash)
+                .map_err(|e| node_failure(node, e.into()))?;
+            Ok(json!({
+                "address": address,
+                "balance": view::units(balance.confirmed, decimals),
+                "pending": view::units(balance.pending, decimals),
+            }))
+        })
+        .collect()
+}
+
+/// `GET /api/get_wallets`: node-held addresses and balances — never keys.
+pub(super) async fn get_wallets(State(node): State<Node>) -> Response {
+    let result = node
+        .blocking(|n| wallets(&n, &n.held_addresses()))
+        .await
+        .map_err(task_failure)
+        .and_then(|r| r);
+    respond(result.map(Value::from))
+}
+
+/// `GET /api/get_blocks`: every block of the active chain, genesis first.
+pub(super) async fn get_blocks(State(node): State<Node>) -> Response {
+    respond(
+        view::whole_chain(&node)
+            .await
+            .map(|mut c| c["chain"].take()),
+    )
+}
+
+/// `GET /api/get_chainstate`: the unspent outputs of the active chain, grouped by transaction id.
+pub(super) async fn get_chainstate(State(node): State<Node>) -> Response {
+    let network = node.network();
+    let decimals = network.spec().decimals;
+    let mut grouped: BTreeMap<String, Vec<(u32, Value)>> = BTreeMap::new();
+    for (op, entry) in node.state().utxo_set().iter() {
+        grouped.entry(op.txid.to_string()).or_default().push((
+            op.vout,
+            json!({
+                "vout": op.vout,
+                "address": network.address(&entry.output.address),
+                "amount": view::units(entry.output.amount, decimals),
+                "amount_units": entry.output.amount.to_units(),
+                "height": entry.height.0,
+                "coinbase": entry.is_coinbase,
+            }),
+        ));
+    }
+    let data: serde_json::Map<String, Value> = grouped
+        .into_iter()
+        .map(|(txid, mut outs)| {
+            outs.sort_by_key(|(vout, _)| *vout);
+            (txid, outs.into_iter().map(|(_, v)| v).collect())
+        })
+        .collect();
+    envelope(Value::Object(data))
+}
+
+/// `GET /api/get_pool`: pending transactions in mempool order (fee rate, then arrival).
+pub(super) async fn get_pool(State(node): State<Node>) -> Response {
+    envelope(Value::from(view::pool(&node)))
+}
+
+async fn new_held_address(node: &Node) -> Result<String, Failure> {
+    node.new_address().await.map_err(|e| node_failure(node, e))
+}
+
+/// `POST /api/new_wallet`: a new node-held key; the answer is its address.
+pub(super) async fn new_wallet(
+    State(node): State<Node>,
+    owner: Result<Owner, ApiError>,
+) -> Response {
+    let result = async {
+        require_owner(&owner)?;
+        Ok(Value::from(new_held_address(&node).await?))
+    };
+    respond(result.await)
+}
+
+/// `POST /api/send` `{from, to, amount[, fee]}`: a transfer from a node-held key into the pool.
+pub(super) async fn send(
+    State(node): State<Node>,
+    owner: Result<Owner, ApiError>,
+    body: Result<Body<Value>, ApiError>,
+) -> Response {
+    let result = async {
+        let fields = Fields::from_body(body)?;
+        let missing = fields.missing(&["from", "to", "amount"]);
+        if !missing.is_empty() {
+            return Err(Failure::bad(
+                "Request",
+                format!("Missing values: {}", missing.join(", ")),
+            ));
+        }
+        let from = parse_address(&node, "from", &fields.required_text("from")?)?;
+        let from = node.network().address(&from);
+        let to = parse_address(&node, "to", &fields.required_text("to")?)?;
+        let decimals = node.network().spec().decimals;
+        let amount = parse_amount(
+            "amount",
+            fields.get("amount").unwrap_or(&Value::Null),
+            decimals,
+            false,
+        )?;
+        let fee = parse_fee(&node, &fields)?;
+        if !node.holds(&from) {
+            return Err(Failure::bad(
+                "Wallet",
+                format!(
+                    "this node holds no key for {from}: send from an address of /api/get_wallets (create one \
+                     with POST /api/new_wallet), or sign the transfer yourself (POST /client/generate/transaction)"
+                ),
+            ));
+        }
+        require_owner(&owner)?;
+        node.pay(from, to, amount, fee, Vec::new())
+            .await
+            .map_err(|e| node_failure(&node, e))?;
+        Ok(json!("Transaction is added to pool"))
+    };
+    respond(result.await)
+}
+
+/// Reads `txAmount`: a whole number of transactions, zero or more.
+fn tx_amount(fields: &Fields) -> Result<u64, Failure> {
+    let Some(v) = fields.get("txAmount") else {
+        return Ok(DEFAULT_TX_AMOUNT);
+    };
+    v.as_u64()
+        .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+        .ok_or_else(|| {
+            Failure::bad(
+                "Request",
+                format!("txAmount must be a whole number of transactions (0 or more), not {v}"),
+            )
+        })
+}
+
+/// `POST /api/mine_block` `{address[, txAmount]}`: one block paying `address`, with at most `txAmount`
+/// pending transactions in mempool order.
+pub(super) async fn mine_block(
+    State(node): State<Node>,
+    owner: Result<Owner, ApiError>,
+    body: Result<Body<Value>, ApiError>,
+) -> Response {
+    let result = async {
+        let fields = Fields::from_body(body)?;
+        if !fields.missing(&["address"]).is_empty() {
+            return Err(Failure::bad("Request", "Missing values: address"));
+        }
+        let address = parse_address(&node, "address", &fields.required_text("address")?)?;
+        let max = usize::try_from(tx_amount(&fields)?).unwrap_or(usize::MAX);
+        require_owner_off_dev(&node, &owner)?;
+        let block = mine_to(&node, address, max).await?;
+        Ok(view::block(&block, node.network()))
+    };
+    respond(result.await)
+}
+
+/// `POST /api/reset_system`: on `dev` chains, creates [`SAMPLE_WALLETS`] node-held wallets and mines one block
+/// to each; the chain itself is not wiped (module docs, "Decisions").
+pub(super) async fn reset_system(
+    State(node): State<Node>,
+    owner: Result<Owner, ApiError>,
+) -> Response {
+    let result = async {
+        require_owner(&owner)?;
+        if !is_dev(&node) {
+            return Err(Failure::new(
+                StatusCode::FORBIDDEN,
+                "System",
+                "reset_system is only available on dev chains",
+            ));
+        }
+        let mut created = Vec::with_capacity(SAMPLE_WALLETS);
+        for _ in 0..SAMPLE_WALLETS {
+            let address = new_held_address(&node).await?;
+            let hash = parse_address(&node, "address", &address)?;
+            mine_to(&node, hash, 0).await?;
+            created.push(address);
+        }
+        let wallets = node
+            .blocking(move |n| wallets(&n, &created))
+            .await
+            .map_err(task_failure)??;
+        Ok(json!({
+            "wiped": false,
+            "wallets": wallets,
+            "message": format!(
+                "created {SAMPLE_WALLETS} sample wallets and mined one block to each (one block subsidy each); \
+                 the chain was not wiped: a running node never discards a valid chain — to start over, stop the \
+                 node and start it again with an empty --data-dir"
+            ),
+        }))
+    };
+    respond(result.await)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn tx_amount_defaults_to_five_and_refuses_negatives() {
+        let fields = |v: Value| Fields::from_body(Ok(Body(v))).unwrap();
+        assert_eq!(tx_amount(&fields(json!({}))).unwrap(), 5);
+        assert_eq!(tx_amount(&fields(json!({"txAmount": 2}))).unwrap(), 2);
+        assert_eq!(tx_amount(&fields(json!({"txAmount": "0"}))).unwrap(), 0);
+        assert!(tx_amount(&fields(json!({"txAmount": -1}))).is_err());
+        assert!(tx_amount(&fields(json!({"txAmount": 1.5}))).is_err());
+    }
+}

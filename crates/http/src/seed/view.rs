@@ -1,0 +1,252 @@
+//! The seed JSON views of blocks and transactions (the "Views" section of the [module docs](super)), and
+//! reading ranges of the active chain for them.
+
+use ferrochain_core::{Amount, Block, Encode, Height, Network, PubkeyHash, Transaction, TxKind};
+use ferrochain_state::MempoolEntry;
+use serde_json::{Map, Value, json};
+
+use super::request::Failure;
+use ferrochain_node::node::{Node, NodeError};
+
+/// An amount in whole units as a JSON number: an integer when whole, else the decimal (`0.5`).
+pub(super) fn units(amount: Amount, decimals: u8) -> Value {
+    let text = amount.format_units(decimals);
+    match text.parse::<u64>() {
+        Ok(whole) => json!(whole),
+        Err(_) => text.parse::<f64>().map(|f| json!(f)).unwrap_or(json!(text)),
+    }
+}
+
+/// Milliseconds as Python's `time.time()` seconds.
+fn seconds(ms: u64) -> f64 {
+    ms as f64 / 1000.0
+}
+
+/// The seed view of a transaction.
+pub(super) fn transaction(tx: &Transaction, network: &Network) -> Value {
+    let decimals = network.spec().decimals;
+    let address = |h: &PubkeyHash| network.address(h);
+    let owners: Vec<PubkeyHash> = tx
+        .inputs()
+        .iter()
+        .map(|i| i.public_key.pubkey_hash())
+        .collect();
+    let to_others: Vec<_> = tx
+        .outputs
+        .iter()
+        .filter(|o| !owners.contains(&o.address))
+        .collect();
+    let paid: Vec<_> = if to_others.is_empty() {
+        tx.outputs.iter().collect()
+    } else {
+        to_others
+    };
+    let amount = Amount::checked_sum(paid.iter().map(|o| o.amount)).unwrap_or(Amount::MAX);
+    let recipient = paid.first().map(|o| address(&o.address));
+    let mut v = Map::new();
+    v.insert("txid".into(), json!(tx.txid().to_string()));
+    let (kind, sender) = match &tx.kind {
+        TxKind::Coinbase { .. } => ("coinbase", json!("0")),
+        TxKind::Transfer { .. } => ("transfer", json!(owners.first().map(address))),
+        TxKind::Record { author, .. } => ("record", json!(address(&author.pubkey_hash()))),
+    };
+    v.insert("type".into(), json!(kind));
+    v.insert("sender".into(), sender);
+    let record = matches!(tx.kind, TxKind::Record { .. });
+    v.insert(
+        "recipient".into(),
+        if record {
+            Value::Null
+        } else {
+            json!(recipient)
+        },
+    );
+    v.insert("amount".into(), units(amount, decimals));
+    v.insert("amount_units".into(), json!(amount.to_units()));
+    v.insert(
+        "inputs".into(),
+        tx.inputs()
+            .iter()
+            .map(|i| {
+                json!({
+                    "txid": i.prev_out.txid.to_string(),
+                    "vout": i.prev_out.vout,
+                    "address": address(&i.public_key.pubkey_hash()),
+                })
+            })
+            .collect(),
+    );
+    v.insert(
+        "outputs".into(),
+        tx.outputs
+            .iter()
+            .map(|o| {
+                json!({
+                    "address": address(&o.address),
+                    "amount": units(o.amount, decimals),
+                    "amount_units": o.amount.to_units(),
+                })
+            })
+            .collect(),
+    );
+    if let TxKind::Record {
+        author,
+        timestamp_ms,
+        signature,
+    } = &tx.kind
+    {
+        v.insert("author".into(), json!(address(&author.pubkey_hash())));
+        v.insert("public_key".into(), json!(author.to_string()));
+        v.insert("timestamp".into(), json!(seconds(*timestamp_ms)));
+        v.insert("timestamp_ms".into(), json!(timestamp_ms));
+        v.insert("signature".into(), json!(signature.to_string()));
+    }
+    if let Ok(text) = std::str::from_utf8(&tx.payload)
+        && !text.is_empty()
+    {
+        v.insert("content".into(), json!(text));
+    }
+    v.insert("payload".into(), json!(hex::encode(&tx.payload)));
+    Value::Object(v)
+}
+
+/// The seed view of a pending transaction: the transaction's view with its fee.
+pub(super) fn pending(entry: &MempoolEntry, network: &Network) -> Value {
+    let mut v = transaction(&entry.tx, network);
+    if let Value::Object(map) = &mut v {
+        map.insert("fee".into(), units(entry.fee, network.spec().decimals));
+    }
+    v
+}
+
+/// The seed view of every mempool transaction, in block order.
+pub(super) fn pool(node: &Node) -> Vec<Value> {
+    node.state()
+        .mempool()
+        .iter()
+        .map(|e| pending(e, node.network()))
+        .collect()
+}
+
+/// The seed view of a block.
+pub(super) fn block(block: &Block, network: &Network) -> Value {
+    let h = &block.header;
+    let difficulty = h.bits.to_target().map(|t| t.leading_zero_bits()).ok();
+    json!({
+        "index": h.height.0 + 1,
+        "block_number": h.height.0 + 1,
+        "height": h.height.0,
+        "timestamp": seconds(h.time_ms),
+        "timestamp_ms": h.time_ms,
+        "transactions": block.transactions.iter().map(|t| transaction(t, network)).collect::<Vec<_>>(),
+        "proof": h.nonce,
+        "nonce": h.nonce,
+        "previous_hash": h.prev_hash.to_string(),
+        "hash": block.hash().to_string(),
+        "merkle_root": h.merkle_root.to_string(),
+        "bits": h.bits.to_string(),
+        "difficulty": difficulty,
+        "hex": hex::encode(block.to_bytes()),
+    })
+}
+
+/// The views of `limit` active blocks from height `from` (blocking: reads the store).
+///
+/// # Errors
+/// [`NodeError::State`] if a block cannot be read.
+pub(super) fn blocks(node: &Node, from: u64, limit: u64) -> Result<Vec<Value>, NodeError> {
+    let tip = node.state().tip().height.0;
+    let end = from.saturating_add(limit).min(tip.saturating_add(1));
+    (from..end)
+        .filter_map(|h| node.state().block_at(Height(h)).transpose())
+        .map(|b| {
+            b.map(|b| block(&b, node.network()))
+                .map_err(NodeError::from)
+        })
+        .collect()
+}
+
+/// `/chain`'s answer: `{"chain", "length", "peers"}` for the blocks from index `from` (1 = genesis), at most
+/// `limit` of them; `length` is always the whole chain's.
+pub(super) async fn chain(node: &Node, from: u64, limit: u64) -> Result<Value, Failure> {
+    let (chain, length) = node
+        .blocking(move |n| {
+            let length = n.state().tip().height.0 + 1;
+            blocks(&n, from.saturating_sub(1), limit).map(|c| (c, length))
+        })
+        .await
+        .map_err(super::request::task_failure)?
+        .map_err(|e| super::request::node_failure(node, e))?;
+    Ok(json!({
+        "chain": chain,
+        "length": length,
+        "peers": node.peers().list(),
+    }))
+}
+
+/// `/chain`'s answer for the whole chain.
+pub(super) async fn whole_chain(node: &Node) -> Result<Value, Failure> {
+    chain(node, 1, u64::MAX).await
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use ferrochain_core::{OutPoint, SigningKey, TxOut, Txid};
+
+    use super::*;
+
+    #[test]
+    fn a_transfer_shows_sender_recipient_and_what_went_to_others() {
+        let net = Network::dev();
+        let alice = SigningKey::from_secret_bytes([1; 32]);
+        let bob = SigningKey::from_secret_bytes([2; 32])
+            .public_key()
+            .pubkey_hash();
+        let out = OutPoint {
+            txid: Txid::hash(b"x"),
+            vout: 0,
+        };
+        let tx = Transaction::signed_transfer(
+            &[(out, &alice)],
+            vec![
+                TxOut {
+                    amount: Amount::parse_units("2.5", 8).unwrap(),
+                    address: bob,
+                },
+                TxOut {
+                    amount: Amount::parse_units("7", 8).unwrap(),
+                    address: alice.public_key().pubkey_hash(),
+                },
+            ],
+            b"hi".to_vec(),
+            &net.genesis_hash(),
+        );
+        let v = transaction(&tx, &net);
+        assert_eq!(v["type"], "transfer");
+        assert_eq!(v["sender"], net.address(&alice.public_key().pubkey_hash()));
+        assert_eq!(v["recipient"], net.address(&bob));
+        assert_eq!(v["amount"], json!(2.5));
+        assert_eq!(v["amount_units"], 250_000_000);
+        assert_eq!(v["outputs"][1]["amount"], json!(7));
+        assert_eq!(v["content"], "hi");
+        assert_eq!(v["txid"], tx.txid().to_string());
+    }
+
+    #[test]
+    fn blocks_count_genesis_as_index_one_and_carry_their_encoding() {
+        let net = Network::dev();
+        let v = block(net.genesis(), &net);
+        assert_eq!(v["index"], 1);
+        assert_eq!(v["block_number"], 1);
+        assert_eq!(v["height"], 0);
+        assert_eq!(v["hash"], net.genesis_hash().to_string());
+        assert_eq!(v["transactions"][0]["sender"], "0");
+        assert_eq!(v["difficulty"], 16);
+        let bytes = hex::decode(v["hex"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            <Block as ferrochain_core::Decode>::from_bytes(&bytes).unwrap(),
+            *net.genesis()
+        );
+    }
+}

@@ -1,0 +1,348 @@
+//! The owner's control pages: mining (mine a block now, continuous mining, live hash rate) and the network
+//! (peers with their tips and state, adding a peer, syncing, the block tree with forks) — plus the form that
+//! gives the API token to a browser that is not on the node's machine.
+//!
+//! Forms follow post/redirect/get: a successful action redirects to the page with what happened in the query
+//! string, so reloading does not repeat it; a refused one draws the page again with the error next to the
+//! field that caused it.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::{Value, context};
+
+use crate::extract::Owner;
+use crate::ui::forms::{FieldErrors, FormData, UiQuery};
+use crate::ui::{IsOwner, Page, TOKEN_COOKIE, UiError, blocking, charts, respond, tree, v};
+use crate::v1::owner::{self as api, MineRequest, MinerStart};
+use crate::v1::{OptionalBody, parse_address};
+use ferrochain_node::node::Node;
+use ferrochain_node::peers::normalize_url;
+
+/// Most blocks the "mine now" form mines at once.
+pub const MAX_UI_MINE: u32 = 10;
+
+async fn mining_page(
+    node: &Node,
+    owner: IsOwner,
+    query: &BTreeMap<String, String>,
+    errors: FieldErrors,
+    form: BTreeMap<String, String>,
+) -> Result<Response, UiError> {
+    let miner = api::miner(State(node.clone())).await.0;
+    let status = crate::ui::status(node).await?;
+    let status_code = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    let spec = node.network().spec();
+    let expected_hashes = 2f64.powi(status.leading_zero_bits as i32);
+    let ctx = context! {
+        miner => v(&miner),
+        status => v(&status),
+        rate => crate::ui::format_rate(miner.hash_rate),
+        expected_hashes => format!("{expected_hashes:.0}"),
+        target_secs => spec.target_block_time_ms / 1000,
+        mined => query.get("mined").cloned(),
+        mined_hash => query.get("hash").cloned(),
+        notice => query.get("notice").cloned(),
+        errors => v(&errors),
+        form => form,
+        max_mine => MAX_UI_MINE,
+    };
+    respond(
+        node,
+        owner,
+        Page::new("mining.html", "Mining", "mining", ctx).status(status_code),
+    )
+}
+
+/// The mining page.
+pub async fn mining(
+    State(node): State<Node>,
+    owner: IsOwner,
+    UiQuery(query): UiQuery,
+) -> Result<Response, UiError> {
+    mining_page(&node, owner, &query, FieldErrors::new(), BTreeMap::new()).await
+}
+
+fn reward_address(node: &Node, form: &FormData, errors: &mut FieldErrors) -> Option<String> {
+    let text = form.optional("address")?;
+    match parse_address(node.network(), text) {
+        Ok(hash) => Some(node.network().address(&hash)),
+        Err(e) => {
+            errors.add("address", e.message);
+            None
+        }
+    }
+}
+
+/// Mines blocks now (owner), then shows the mining page with the new tip.
+pub async fn mine(
+    State(node): State<Node>,
+    owner: IsOwner,
+    form: FormData,
+) -> Result<Response, UiError> {
+    owner.require()?;
+    let mut errors = FieldErrors::new();
+    let address = reward_address(&node, &form, &mut errors);
+    let blocks = match form.optional("blocks") {
+        None => 1,
+        Some(t) => match t.parse::<u32>() {
+            Ok(n) if (1..=MAX_UI_MINE).contains(&n) => n,
+            _ => {
+                errors.add(
+                    "blocks",
+                    format!("give a number of blocks from 1 to {MAX_UI_MINE}"),
+                );
+                1
+            }
+        },
+    };
+    if !errors.is_empty() {
+        return mining_page(&node, owner, &BTreeMap::new(), errors, form.echo()).await;
+    }
+    let request = MineRequest {
+        blocks: Some(blocks),
+        address,
+        max_txs: None,
+    };
+    match api::mine(State(node.clone()), Owner, OptionalBody(request)).await {
+        Ok(mined) => {
+            let last = mined.0.blocks.last();
+            let height = last.map_or(0, |b| b.height);
+            let hash = last.map(|b| b.hash.clone()).unwrap_or_default();
+            Ok(Redirect::to(&format!("/ui/mining?mined={height}&hash={hash}")).into_response())
+        }
+        Err(e) => {
+            let errors = FieldErrors::from_api(&e, "address");
+            mining_page(&node, owner, &BTreeMap::new(), errors, form.echo()).await
+        }
+    }
+}
+
+/// Starts continuous mining (owner).
+pub async fn start(
+    State(node): State<Node>,
+    owner: IsOwner,
+    form: FormData,
+) -> Result<Response, UiError> {
+    owner.require()?;
+    let mut errors = FieldErrors::new();
+    let address = reward_address(&node, &form, &mut errors);
+    let interval = match form.optional("interval_secs") {
+        None => 0,
+        Some(t) => t.parse::<u64>().unwrap_or_else(|_| {
+            errors.add(
+                "interval_secs",
+                "give whole seconds between blocks (0: as fast as the difficulty allows)",
+            );
+            0
+        }),
+    };
+    if !errors.is_empty() {
+        return mining_page(&node, owner, &BTreeMap::new(), errors, form.echo()).await;
+    }
+    let request = MinerStart {
+        address,
+        interval_secs: Some(interval),
+    };
+    let _running = api::miner_start(State(node.clone()), Owner, OptionalBody(request)).await?;
+    Ok(Redirect::to("/ui/mining?notice=started").into_response())
+}
+
+/// Stops continuous mining (owner).
+pub async fn stop(State(node): State<Node>, owner: IsOwner) -> Result<Response, UiError> {
+    owner.require()?;
+    let _stopped = api::miner_stop(State(node.clone()), Owner).await?;
+    Ok(Redirect::to("/ui/mining?notice=stopped").into_response())
+}
+
+async fn network_page(
+    node: &Node,
+    owner: IsOwner,
+    query: &BTreeMap<String, String>,
+    errors: FieldErrors,
+    form: BTreeMap<String, String>,
+    results: Vec<Value>,
+) -> Result<Response, UiError> {
+    let status_code = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    let query = query.clone();
+    blocking(node, move |node| {
+        let state = node.state();
+        let tip = state.tip().height.0;
+        let (tree_svg, tree_info, tree_error) = match tree::read_index(&node) {
+            Ok(records) => {
+                let t = tree::layout(&records, tip, tree::TREE_WINDOW, |h| state.is_active(h));
+                let info = context! {
+                    stale => t.stale, lanes => t.lanes, hidden => t.hidden,
+                    min => t.min_height, max => t.max_height,
+                };
+                (charts::draw_tree(&t), Some(info), None)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the block index could not be read for the tree");
+                (
+                    String::new(),
+                    None,
+                    Some("the block index could not be read; see the node's log"),
+                )
+            }
+        };
+        let peers = node.peers().all();
+        let ctx = context! {
+            peers => v(&peers),
+            own_url => node.config().public_url(),
+            tree => Value::from_safe_string(tree_svg),
+            tree_info => tree_info,
+            tree_error => tree_error,
+            window => tree::TREE_WINDOW,
+            tip => tip,
+            added => query.get("added").cloned(),
+            errors => v(&errors),
+            form => form,
+            results => results,
+        };
+        respond(
+            &node,
+            owner,
+            Page::new("network.html", "Network", "network", ctx).status(status_code),
+        )
+    })
+    .await
+}
+
+/// The network page.
+pub async fn network(
+    State(node): State<Node>,
+    owner: IsOwner,
+    UiQuery(query): UiQuery,
+) -> Result<Response, UiError> {
+    network_page(
+        &node,
+        owner,
+        &query,
+        FieldErrors::new(),
+        BTreeMap::new(),
+        Vec::new(),
+    )
+    .await
+}
+
+/// Adds a peer (owner): contacts it first (handshake: network, protocol, its tip); with "add anyway" a peer
+/// that does not answer now is remembered all the same. With `sync` set, syncs from every known peer instead.
+pub async fn add_peer(
+    State(node): State<Node>,
+    owner: IsOwner,
+    form: FormData,
+) -> Result<Response, UiError> {
+    owner.require()?;
+    if form.optional("sync").is_some() {
+        let results = ferrochain_node::p2p::resolve(&node)
+            .await
+            .into_iter()
+            .map(|(url, r)| match r {
+                Ok(report) => context! {
+                    url => url,
+                    ok => true,
+                    text => format!(
+                        "{} headers and {} blocks received, {} connected{}; tip {} → {}",
+                        report.headers_received,
+                        report.blocks_received,
+                        report.connected,
+                        if report.reorged { ", the chain switched branches" } else { "" },
+                        report.tip_before.height,
+                        report.tip_after.height
+                    ),
+                },
+                Err(e) => context! { url => url, ok => false, text => e.to_string() },
+            })
+            .collect();
+        return network_page(
+            &node,
+            owner,
+            &BTreeMap::new(),
+            FieldErrors::new(),
+            BTreeMap::new(),
+            results,
+        )
+        .await;
+    }
+    let mut errors = FieldErrors::new();
+    let Some(url) = normalize_url(form.text("url")) else {
+        errors.add(
+            "url",
+            "give the peer's URL: http://host:port (or host:port)",
+        );
+        return network_page(
+            &node,
+            owner,
+            &BTreeMap::new(),
+            errors,
+            form.echo(),
+            Vec::new(),
+        )
+        .await;
+    };
+    match ferrochain_node::p2p::register_peer(&node, &url).await {
+        Ok(info) => Ok(Redirect::to(&format!("/ui/network?added={}", info.url)).into_response()),
+        Err(e)
+            if form.optional("force").is_some()
+                && !matches!(e, ferrochain_node::p2p::PeerError::Itself(_)) =>
+        {
+            node.peers().add(url.clone());
+            Ok(Redirect::to(&format!("/ui/network?added={url}")).into_response())
+        }
+        Err(e) => {
+            errors.add(
+                "url",
+                format!("{e}. Tick \"add anyway\" to remember a peer that is not reachable now."),
+            );
+            network_page(
+                &node,
+                owner,
+                &BTreeMap::new(),
+                errors,
+                form.echo(),
+                Vec::new(),
+            )
+            .await
+        }
+    }
+}
+
+/// Gives the API token to this browser: checked, then kept in an `HttpOnly`, `SameSite=Strict` cookie so the
+/// owner's forms work from another machine.
+pub async fn token(State(node): State<Node>, form: FormData) -> Result<Response, UiError> {
+    let next = form.text("next");
+    let next = if next.starts_with("/ui/") || next == "/" {
+        next.to_string()
+    } else {
+        "/".to_string()
+    };
+    let Some(expected) = node.config().api_token.as_deref() else {
+        return Err(UiError::bad_request(
+            "this node has no API token (--api-token): owner actions are allowed from its own machine only",
+        ));
+    };
+    if form.raw("token") != expected {
+        return Err(UiError::new(
+            StatusCode::FORBIDDEN,
+            "Wrong token",
+            "that is not this node's API token (the --api-token it was started with)",
+        ));
+    }
+    let cookie = format!("{TOKEN_COOKIE}={expected}; Path=/; HttpOnly; SameSite=Strict");
+    let mut response = Redirect::to(&next).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
