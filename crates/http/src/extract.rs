@@ -1,17 +1,13 @@
 //! Request extractors shared by the HTTP surfaces: bodies as JSON or HTML-form data with JSON errors instead
-//! of axum's plain-text rejections, and the owner check.
-
-use ferrochain_node::ErrorCode;
-use std::net::SocketAddr;
+//! of axum's plain-text rejections. The owner check is [`crate::auth::Owner`].
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
-use axum::http::request::Parts;
+use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
+use ferrochain_node::ErrorCode;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
-use ferrochain_node::node::Node;
 
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     let status = rejection.status();
@@ -80,32 +76,4 @@ fn serde_urlencoded_from<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
         .map_err(|e| ApiError::bad_request(ErrorCode::InvalidForm, format!("form data: {e}")))
 }
 
-/// Proof that the request may perform owner operations: it comes from loopback, or carries the API token.
-#[derive(Debug, Clone, Copy)]
-pub struct Owner;
-
-impl FromRequestParts<Node> for Owner {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, node: &Node) -> Result<Self, Self::Rejection> {
-        if let Some(token) = node.config().api_token.as_deref() {
-            let given = parts
-                .headers
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "));
-            if given == Some(token) {
-                return Ok(Owner);
-            }
-        }
-        // The extractor (not the raw extension) so that tests' `MockConnectInfo` is honoured too.
-        let from_loopback = ConnectInfo::<SocketAddr>::from_request_parts(parts, node)
-            .await
-            .is_ok_and(|ConnectInfo(addr)| addr.ip().is_loopback());
-        if from_loopback {
-            Ok(Owner)
-        } else {
-            Err(ApiError::owner_only())
-        }
-    }
-}
+pub use crate::auth::Owner;

@@ -12,10 +12,12 @@
 //!   `metrics`: `/metrics` and the request-latency middleware; `views`: the JSON views they share.
 
 mod app;
+pub mod auth;
 pub mod error;
 pub mod extract;
 mod metrics;
 mod p2p;
+mod read;
 pub mod seed;
 pub mod ui;
 pub mod v1;

@@ -489,7 +489,7 @@ async fn ban(
         .seconds
         .map_or(BAN_DURATION_MS, |s| s.saturating_mul(1000));
     let reason = req.reason.unwrap_or_else(|| "banned by the owner".into());
-    Ok(Json(node.peers().ban(&url, duration, &reason)))
+    Ok(Json(node.ban_peer(&url, duration, &reason)))
 }
 
 /// `POST /p2p/v1/peers/unban` (owner): lifts a ban and, unless `reconnect` is `false`, registers the peer
@@ -500,10 +500,10 @@ async fn unban(
     Body(req): Body<UnbanRequest>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let url = peer_url(&req.url)?;
-    let was_banned = node.peers().unban(&url);
+    let was_banned = node.unban_peer(&url);
     let mut answer = serde_json::json!({ "url": url, "was_banned": was_banned });
     if req.reconnect.unwrap_or(true) {
-        match ferrochain_node::p2p::register_peer(&node, &url).await {
+        match node.register_peer(&url).await {
             Ok(_) => answer["reconnected"] = true.into(),
             Err(e) => {
                 answer["reconnected"] = false.into();

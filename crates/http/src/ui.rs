@@ -45,20 +45,18 @@ pub mod live;
 pub mod tree;
 pub mod wallet;
 
-use std::convert::Infallible;
 use std::sync::OnceLock;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, Request, State};
-use axum::http::request::Parts;
+use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use minijinja::{Environment, Value, context};
 
+pub use crate::auth::IsOwner;
 use crate::error::ApiError;
-use crate::extract::Owner;
 use ferrochain_node::node::Node;
 
 /// The page script: live updates, in-page Merkle verification, tamper sandbox, proof-of-work demo.
@@ -66,7 +64,7 @@ pub const ASSET_JS: &str = include_str!("ui/static/app.js");
 /// The style sheet (phone-width first).
 pub const ASSET_CSS: &str = include_str!("ui/static/style.css");
 /// The name of the cookie that carries the API token given on a page.
-pub const TOKEN_COOKIE: &str = "ferrochain_token";
+pub use crate::auth::TOKEN_COOKIE;
 /// The content security policy of every page: the page's own script and style only.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
      connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
@@ -145,7 +143,10 @@ pub fn router() -> Router<Node> {
 
 /// Refuses cross-site form posts and adds the security headers of every UI answer.
 async fn page_headers(req: Request, next: Next) -> Response {
-    if req.method() != Method::GET && req.method() != Method::HEAD && is_cross_site(req.headers()) {
+    if req.method() != Method::GET
+        && req.method() != Method::HEAD
+        && crate::auth::is_cross_site(req.headers())
+    {
         return UiError::new(
             StatusCode::FORBIDDEN,
             "Refused: a form from another site",
@@ -169,30 +170,6 @@ async fn page_headers(req: Request, next: Next) -> Response {
         HeaderValue::from_static("same-origin"),
     );
     response
-}
-
-/// Whether the browser says the request comes from another site: `Sec-Fetch-Site: cross-site`, or an
-/// `Origin` whose host is not the request's `Host`.
-fn is_cross_site(headers: &axum::http::HeaderMap) -> bool {
-    if headers
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("cross-site"))
-    {
-        return true;
-    }
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-        return false;
-    };
-    if origin == "null" {
-        return true;
-    }
-    let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    !origin_host.eq_ignore_ascii_case(host)
 }
 
 async fn page_not_found(uri: axum::http::Uri) -> UiError {
@@ -219,52 +196,6 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
         body,
     )
         .into_response()
-}
-
-/// Whether the request may take owner actions: loopback, the API token as a bearer header (the REST API's
-/// [`Owner`] rule), or the token in the UI's cookie. Never rejects: pages show owner forms or explain why not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IsOwner(pub bool);
-
-impl FromRequestParts<Node> for IsOwner {
-    type Rejection = Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, node: &Node) -> Result<Self, Self::Rejection> {
-        if Owner::from_request_parts(parts, node).await.is_ok() {
-            return Ok(IsOwner(true));
-        }
-        let Some(token) = node.config().api_token.as_deref() else {
-            return Ok(IsOwner(false));
-        };
-        let from_cookie = parts
-            .headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|kv| kv.trim().split_once('='))
-            .any(|(k, v)| k == TOKEN_COOKIE && v == token);
-        Ok(IsOwner(from_cookie))
-    }
-}
-
-impl IsOwner {
-    /// `Ok` for the owner, otherwise the 403 page.
-    ///
-    /// # Errors
-    /// [`UiError`] 403 explaining how to become the owner.
-    pub fn require(self) -> Result<(), UiError> {
-        if self.0 {
-            Ok(())
-        } else {
-            Err(UiError::new(
-                StatusCode::FORBIDDEN,
-                "Owner only",
-                "This action is for the node's owner: open the page on the node's own machine \
-                 (http://127.0.0.1), or give the node's API token (--api-token) on the wallet or mining page.",
-            ))
-        }
-    }
 }
 
 /// An error page: status, title and a message saying what was wrong and what to do.
@@ -501,7 +432,7 @@ pub async fn blocking<T: Send + 'static>(
 /// # Errors
 /// As [`Page::render`].
 pub fn respond(node: &Node, owner: IsOwner, page: Page) -> Result<Response, UiError> {
-    page.render(node, owner.0)
+    page.render(node, owner.is_owner())
 }
 
 /// The template environment (built once).
@@ -619,9 +550,8 @@ pub fn format_time_ms(ms: u64) -> String {
 /// # Errors
 /// [`UiError`] if the status cannot be read.
 pub async fn status(node: &Node) -> Result<crate::views::Status, UiError> {
-    crate::v1::chain::status(State(node.clone()))
+    crate::read::status(node.clone())
         .await
-        .map(|j| j.0)
         .map_err(UiError::from)
 }
 
@@ -655,22 +585,22 @@ mod tests {
     #[test]
     fn cross_site_forms_are_recognised() {
         let mut h = axum::http::HeaderMap::new();
-        assert!(!is_cross_site(&h));
+        assert!(!crate::auth::is_cross_site(&h));
         h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:5000"));
         h.insert(
             header::ORIGIN,
             HeaderValue::from_static("http://127.0.0.1:5000"),
         );
-        assert!(!is_cross_site(&h));
+        assert!(!crate::auth::is_cross_site(&h));
         h.insert(
             header::ORIGIN,
             HeaderValue::from_static("https://evil.example"),
         );
-        assert!(is_cross_site(&h));
+        assert!(crate::auth::is_cross_site(&h));
         h.insert(header::ORIGIN, HeaderValue::from_static("null"));
-        assert!(is_cross_site(&h));
+        assert!(crate::auth::is_cross_site(&h));
         h.remove(header::ORIGIN);
         h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
-        assert!(is_cross_site(&h));
+        assert!(crate::auth::is_cross_site(&h));
     }
 }

@@ -842,3 +842,27 @@ pub struct MinerView {
     /// Where block rewards go unless a request says otherwise.
     pub default_address: String,
 }
+
+impl MinerView {
+    /// The node's miner now.
+    pub fn of(node: &ferrochain_node::Node) -> MinerView {
+        let interval = node.miner().continuous();
+        MinerView {
+            threads: node.miner().threads(),
+            hash_rate: node.miner().hash_rate(),
+            total_hashes: node.miner().total_hashes(),
+            running: interval.is_some(),
+            interval_secs: interval,
+            default_address: node.network().address(&node.miner_address()),
+        }
+    }
+}
+
+/// A page of active blocks.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BlockList {
+    /// Height of the active tip.
+    pub tip_height: u64,
+    /// The blocks.
+    pub blocks: Vec<BlockSummary>,
+}

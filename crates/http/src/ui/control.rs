@@ -13,12 +13,14 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 
-use crate::extract::Owner;
+use ferrochain_core::PubkeyHash;
+use ferrochain_node::node::Node;
+
+use crate::error::ApiError;
 use crate::ui::forms::{FieldErrors, FormData, UiQuery};
 use crate::ui::{IsOwner, Page, TOKEN_COOKIE, UiError, blocking, charts, respond, tree, v};
-use crate::v1::owner::{self as api, MineRequest, MinerStart};
-use crate::v1::{OptionalBody, parse_address};
-use ferrochain_node::node::Node;
+use crate::v1::parse_address;
+use crate::views::MinerView;
 use ferrochain_node::peers::normalize_url;
 
 /// Most blocks the "mine now" form mines at once.
@@ -31,7 +33,7 @@ async fn mining_page(
     errors: FieldErrors,
     form: BTreeMap<String, String>,
 ) -> Result<Response, UiError> {
-    let miner = api::miner(State(node.clone())).await.0;
+    let miner = MinerView::of(node);
     let status = crate::ui::status(node).await?;
     let status_code = if errors.is_empty() {
         StatusCode::OK
@@ -69,10 +71,10 @@ pub async fn mining(
     mining_page(&node, owner, &query, FieldErrors::new(), BTreeMap::new()).await
 }
 
-fn reward_address(node: &Node, form: &FormData, errors: &mut FieldErrors) -> Option<String> {
+fn reward_address(node: &Node, form: &FormData, errors: &mut FieldErrors) -> Option<PubkeyHash> {
     let text = form.optional("address")?;
     match parse_address(node.network(), text) {
-        Ok(hash) => Some(node.network().address(&hash)),
+        Ok(hash) => Some(hash),
         Err(e) => {
             errors.add("address", e.message);
             None
@@ -105,20 +107,15 @@ pub async fn mine(
     if !errors.is_empty() {
         return mining_page(&node, owner, &BTreeMap::new(), errors, form.echo()).await;
     }
-    let request = MineRequest {
-        blocks: Some(blocks),
-        address,
-        max_txs: None,
-    };
-    match api::mine(State(node.clone()), Owner, OptionalBody(request)).await {
+    match node.mine_blocks(blocks, address, None).await {
         Ok(mined) => {
-            let last = mined.0.blocks.last();
-            let height = last.map_or(0, |b| b.height);
-            let hash = last.map(|b| b.hash.clone()).unwrap_or_default();
+            let last = mined.last();
+            let height = last.map_or(0, |b| b.header.height.0);
+            let hash = last.map(|b| b.hash().to_string()).unwrap_or_default();
             Ok(Redirect::to(&format!("/ui/mining?mined={height}&hash={hash}")).into_response())
         }
         Err(e) => {
-            let errors = FieldErrors::from_api(&e, "address");
+            let errors = FieldErrors::from_api(&ApiError::from(e), "address");
             mining_page(&node, owner, &BTreeMap::new(), errors, form.echo()).await
         }
     }
@@ -146,18 +143,17 @@ pub async fn start(
     if !errors.is_empty() {
         return mining_page(&node, owner, &BTreeMap::new(), errors, form.echo()).await;
     }
-    let request = MinerStart {
-        address,
-        interval_secs: Some(interval),
-    };
-    let _running = api::miner_start(State(node.clone()), Owner, OptionalBody(request)).await?;
+    let reward_to = address.unwrap_or_else(|| node.miner_address());
+    node.start_mining(reward_to, interval)
+        .await
+        .map_err(ApiError::from)?;
     Ok(Redirect::to("/ui/mining?notice=started").into_response())
 }
 
 /// Stops continuous mining (owner).
 pub async fn stop(State(node): State<Node>, owner: IsOwner) -> Result<Response, UiError> {
     owner.require()?;
-    let _stopped = api::miner_stop(State(node.clone()), Owner).await?;
+    node.stop_mining().await.map_err(ApiError::from)?;
     Ok(Redirect::to("/ui/mining?notice=stopped").into_response())
 }
 
@@ -245,7 +241,8 @@ pub async fn add_peer(
 ) -> Result<Response, UiError> {
     owner.require()?;
     if form.optional("sync").is_some() {
-        let results = ferrochain_node::p2p::resolve(&node)
+        let results = node
+            .resolve()
             .await
             .into_iter()
             .map(|(url, r)| match r {
@@ -291,13 +288,13 @@ pub async fn add_peer(
         )
         .await;
     };
-    match ferrochain_node::p2p::register_peer(&node, &url).await {
+    match node.register_peer(&url).await {
         Ok(info) => Ok(Redirect::to(&format!("/ui/network?added={}", info.url)).into_response()),
         Err(e)
             if form.optional("force").is_some()
                 && !matches!(e, ferrochain_node::p2p::PeerError::Itself(_)) =>
         {
-            node.peers().add(url.clone());
+            let _ = node.add_peer(&url);
             Ok(Redirect::to(&format!("/ui/network?added={url}")).into_response())
         }
         Err(e) => {

@@ -13,10 +13,9 @@ use ferrochain_core::{Height, Transaction, TxKind};
 use minijinja::{Value, context};
 use serde::Serialize;
 
+use crate::read::{self, BlocksQuery, PageQuery, UtxoQuery};
 use crate::ui::forms::UiQuery;
 use crate::ui::{IsOwner, Page, UiError, blocking, charts, fragment, respond, v};
-use crate::v1::chain::{self as api, BlocksQuery, PageQuery, UtxoQuery};
-use crate::v1::{PathParam, Query as ApiQuery};
 use ferrochain_node::node::Node;
 
 /// Blocks per page of the block list.
@@ -188,16 +187,15 @@ pub async fn blocks(
             UiError::bad_request(format!("from={t:?} is not a block height (digits)"))
         })?),
     };
-    let list = api::blocks(
-        State(node.clone()),
-        ApiQuery(BlocksQuery {
+    let list = read::blocks(
+        node.clone(),
+        BlocksQuery {
             from,
             limit: Some(BLOCKS_PER_PAGE),
             order: None,
-        }),
+        },
     )
-    .await?
-    .0;
+    .await?;
     let tip = list.tip_height;
     let newest = list.blocks.first().map_or(0, |b| b.height);
     let oldest = list.blocks.last().map_or(0, |b| b.height);
@@ -220,7 +218,7 @@ pub async fn block(
     owner: IsOwner,
     Path(id): Path<String>,
 ) -> Result<Response, UiError> {
-    let view = api::block(State(node.clone()), PathParam(id)).await?.0;
+    let view = read::block(node.clone(), id).await?;
     blocking(&node, move |node| {
         let state = node.state();
         let hash: ferrochain_core::BlockHash = view
@@ -251,19 +249,13 @@ pub async fn transaction(
     owner: IsOwner,
     Path(txid): Path<String>,
 ) -> Result<Response, UiError> {
-    let view = api::transaction(State(node.clone()), PathParam(txid.clone()))
-        .await?
-        .0;
+    let view = read::transaction(node.clone(), txid.clone()).await?;
     let confirmed = matches!(
         view.status,
         Some(crate::views::TxStatusView::Confirmed { .. })
     );
     let proof = if confirmed {
-        Some(
-            api::merkle_proof(State(node.clone()), PathParam(txid))
-                .await?
-                .0,
-        )
+        Some(read::merkle_proof(node.clone(), txid).await?)
     } else {
         None
     };
@@ -304,26 +296,18 @@ pub async fn address(
     UiQuery(q): UiQuery,
 ) -> Result<Response, UiError> {
     let page = parse_page(q.get("page").map(String::as_str))?;
-    let view = api::address(State(node.clone()), PathParam(address.clone()))
-        .await?
-        .0;
-    let utxos = api::address_utxos(
-        State(node.clone()),
-        PathParam(address.clone()),
-        ApiQuery(UtxoQuery { spendable: None }),
-    )
-    .await?
-    .0;
-    let history = api::address_history(
-        State(node.clone()),
-        PathParam(address),
-        ApiQuery(PageQuery {
+    let view = read::address(node.clone(), address.clone()).await?;
+    let utxos =
+        read::address_utxos(node.clone(), address.clone(), UtxoQuery { spendable: None }).await?;
+    let history = read::address_history(
+        node.clone(),
+        address,
+        PageQuery {
             offset: Some(page.saturating_mul(HISTORY_PER_PAGE)),
             limit: Some(HISTORY_PER_PAGE),
-        }),
+        },
     )
-    .await?
-    .0;
+    .await?;
     let more = history.items.len() as u64 == HISTORY_PER_PAGE;
     let held = node.holds(&view.address);
     let title = format!("Address {}", crate::ui::short(&view.address));
@@ -341,7 +325,7 @@ pub async fn address(
 
 /// The mempool's entries for the mempool page and its live fragment (blocking).
 async fn mempool_ctx(node: &Node) -> Result<Value, UiError> {
-    let view = api::mempool(State(node.clone())).await?.0;
+    let view = read::mempool(node.clone()).await?;
     Ok(context! { mempool => v(&view) })
 }
 

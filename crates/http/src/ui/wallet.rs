@@ -28,11 +28,10 @@ use minijinja::{Value, context};
 use serde::Serialize;
 use zeroize::Zeroizing;
 
-use crate::extract::{Body, Owner};
+use crate::error::ApiError;
 use crate::ui::forms::{FieldErrors, FormData, UiQuery};
 use crate::ui::{IsOwner, Page, UiError, blocking, respond, v};
-use crate::v1::owner::{self as api, RecordRequest, SendRequest};
-use crate::v1::{PathParam, parse_address, parse_amount};
+use crate::v1::{parse_address, parse_amount};
 use crate::views::{AmountView, BalanceView};
 use ferrochain_node::node::{Node, now_ms};
 
@@ -85,9 +84,9 @@ async fn wallet_page(
     form: BTreeMap<String, String>,
     notice: Option<String>,
 ) -> Result<Response, UiError> {
-    let held = if owner.0 {
-        match api::wallets(State(node.clone()), Owner).await {
-            Ok(list) => Some(list.0),
+    let held = if owner.is_owner() {
+        match crate::read::held_wallets(node.clone()).await {
+            Ok(list) => Some(list),
             Err(e) if e.code == ErrorCode::KeysDisabled => None,
             Err(e) => return Err(e.into()),
         }
@@ -101,14 +100,14 @@ async fn wallet_page(
     };
     let ctx = context! {
         held => v(&held),
-        keys_enabled => owner.0 && held.is_some(),
+        keys_enabled => owner.is_owner() && held.is_some(),
         miner_address => node.network().address(&node.miner_address()),
         active => v(&active),
         errors => v(&errors),
         form => form,
         notice => notice,
         min_password => MIN_PASSWORD_CHARS,
-        remote_warning => !owner.0,
+        remote_warning => !owner.is_owner(),
     };
     respond(
         node,
@@ -145,8 +144,8 @@ pub async fn node_new_address(
     owner: IsOwner,
 ) -> Result<Response, UiError> {
     owner.require()?;
-    let (_, created) = api::new_wallet(State(node.clone()), Owner).await?;
-    Ok(Redirect::to(&format!("/ui/wallet?created={}", created.0.address)).into_response())
+    let address = node.new_address().await.map_err(ApiError::from)?;
+    Ok(Redirect::to(&format!("/ui/wallet?created={address}")).into_response())
 }
 
 /// Pays from a node-held key (owner) and shows the transaction.
@@ -162,35 +161,39 @@ pub async fn node_send(
             errors.add(field, "required");
         }
     }
-    if !errors.is_empty() {
-        return wallet_page(&node, owner, FormId::NodeSend, errors, form.echo(), None).await;
+    let network = node.network();
+    let decimals = network.spec().decimals;
+    fn field<T>(errors: &mut FieldErrors, name: &str, result: Result<T, ApiError>) -> Option<T> {
+        result.map_err(|e| errors.add(name, e.message)).ok()
     }
-    let request = SendRequest {
-        to: form.text("to").to_string(),
-        amount: serde_json::Value::String(form.text("amount").to_string()),
-        fee: form
-            .optional("fee")
-            .map(|f| serde_json::Value::String(f.to_string())),
-        payload: form.optional("memo").map(str::to_string),
+    let e = &mut errors;
+    let from = field(e, "from", parse_address(network, form.text("from")));
+    let to = field(e, "to", parse_address(network, form.text("to")));
+    let text = |t: &str| serde_json::Value::String(t.to_string());
+    let amount = field(
+        e,
+        "amount",
+        parse_amount(&text(form.text("amount")), decimals, "amount", true),
+    );
+    let fee = match form.optional("fee") {
+        None => Some(Amount::ZERO),
+        Some(f) => field(e, "fee", parse_amount(&text(f), decimals, "fee", false)),
     };
-    match api::send(
-        State(node.clone()),
-        Owner,
-        PathParam(form.text("from").to_string()),
-        Body(request),
-    )
-    .await
+    let (Some(from), Some(to), Some(amount), Some(fee)) = (from, to, amount, fee) else {
+        return wallet_page(&node, owner, FormId::NodeSend, errors, form.echo(), None).await;
+    };
+    let memo = form
+        .optional("memo")
+        .unwrap_or_default()
+        .as_bytes()
+        .to_vec();
+    match node
+        .pay(network.address(&from), to, amount, fee, memo)
+        .await
     {
-        Ok((_, sent)) => Ok(Redirect::to(&format!("/ui/tx/{}", sent.0.txid)).into_response()),
+        Ok(tx) => Ok(Redirect::to(&format!("/ui/tx/{}", tx.txid())).into_response()),
         Err(e) => {
-            let errors = FieldErrors::from_api(
-                &e,
-                if e.message.contains(form.text("from")) {
-                    "from"
-                } else {
-                    "to"
-                },
-            );
+            let errors = FieldErrors::from_api(&ApiError::from(e), "to");
             wallet_page(&node, owner, FormId::NodeSend, errors, form.echo(), None).await
         }
     }
@@ -213,20 +216,18 @@ pub async fn node_record(
     if !errors.is_empty() {
         return wallet_page(&node, owner, FormId::NodeRecord, errors, form.echo(), None).await;
     }
-    let request = RecordRequest {
-        content: form.text("content").to_string(),
-    };
-    match api::record(
-        State(node.clone()),
-        Owner,
-        PathParam(form.text("author").to_string()),
-        Body(request),
-    )
-    .await
-    {
-        Ok((_, rec)) => Ok(Redirect::to(&format!("/ui/tx/{}", rec.0.txid)).into_response()),
+    let author = match parse_address(node.network(), form.text("author")) {
+        Ok(hash) => node.network().address(&hash),
         Err(e) => {
-            let mut errors = FieldErrors::from_api(&e, "author");
+            errors.add("author", e.message);
+            return wallet_page(&node, owner, FormId::NodeRecord, errors, form.echo(), None).await;
+        }
+    };
+    let content = form.text("content").as_bytes().to_vec();
+    match node.sign_record(author, content).await {
+        Ok(tx) => Ok(Redirect::to(&format!("/ui/tx/{}", tx.txid())).into_response()),
+        Err(e) => {
+            let mut errors = FieldErrors::from_api(&ApiError::from(e), "author");
             if let Some(msg) = errors.form.take() {
                 errors.add("content", msg);
             }

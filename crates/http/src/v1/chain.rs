@@ -10,33 +10,17 @@ use ferrochain_node::ErrorCode;
 use ferrochain_state::{BlockOutcome, TxStatus};
 use ferrochain_wallet::proof::{ProofError, RecordProof};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
-use super::{PathParam, Query, blocking, decode_hex, parse_address, parse_block_hash, parse_txid};
+use super::{PathParam, Query, blocking, decode_hex, parse_txid};
 use crate::error::ApiError;
 use crate::extract::Body;
+use crate::read::{self, BlocksQuery, PageQuery, UtxoQuery};
 use crate::views::{
-    AddressView, AmountView, BalanceView, BlockPlace, BlockSummary, BlockView, ErrorBody,
-    HistoryItem, HistoryPage, MempoolEntryView, MempoolView, MerkleProofView, NetworkView,
-    SpentLookup, Status, TxKindName, TxView, UtxoList, UtxoView, leading_zero_bits,
+    AddressView, BlockList, BlockView, ErrorBody, HistoryPage, MempoolView, MerkleProofView,
+    NetworkView, Status, TxView, UtxoList,
 };
 use ferrochain_node::node::Node;
-
-/// Most items a page may hold.
-pub const MAX_PAGE: u64 = 100;
-/// Items of a page when the request does not say.
-pub const DEFAULT_PAGE: u64 = 20;
-
-fn check_limit(limit: Option<u64>) -> Result<u64, ApiError> {
-    match limit {
-        None => Ok(DEFAULT_PAGE),
-        Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
-        Some(n) => Err(ApiError::bad_request(
-            ErrorCode::InvalidQuery,
-            format!("limit {n} is out of range: give 1 to {MAX_PAGE}"),
-        )),
-    }
-}
 
 /// The node's status: tip, difficulty, chain work, mempool, peers, miner.
 #[utoipa::path(
@@ -46,36 +30,7 @@ fn check_limit(limit: Option<u64>) -> Result<u64, ApiError> {
     responses((status = 200, description = "The node's status", body = Status))
 )]
 pub async fn status(State(node): State<Node>) -> Result<Json<Status>, ApiError> {
-    // The state lock may be held by a block being connected: read it off the async workers.
-    blocking(&node, |node| {
-        let state = node.state();
-        let tip = state.tip();
-        let bits = state
-            .next_block_context()
-            .map(|c| c.expected_bits)
-            .unwrap_or(tip.header.bits);
-        let mempool = state.mempool();
-        Ok(Json(Status {
-            network: node.network().spec().name.clone(),
-            network_id: node.network().genesis_hash().to_string(),
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            height: tip.height.0,
-            tip: tip.hash.to_string(),
-            tip_time_ms: tip.header.time_ms,
-            chain_work: tip.chain_work.to_string(),
-            bits: bits.to_string(),
-            leading_zero_bits: leading_zero_bits(bits),
-            mempool: mempool.len(),
-            mempool_bytes: mempool.iter().map(|e| e.size).sum(),
-            peers: node.peers().list().len(),
-            hash_rate: node.miner().hash_rate(),
-            total_hashes: node.miner().total_hashes(),
-            mining: node.miner().continuous().is_some(),
-            miner_threads: node.miner().threads(),
-            started_ms: node.started_ms(),
-        }))
-    })
-    .await
+    Ok(Json(read::status(node).await?))
 }
 
 /// The network's rules (chain spec) and id.
@@ -87,27 +42,6 @@ pub async fn status(State(node): State<Node>) -> Result<Json<Status>, ApiError> 
 )]
 pub async fn network(State(node): State<Node>) -> Json<NetworkView> {
     Json(NetworkView::new(node.network()))
-}
-
-/// Query of the block list.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct BlocksQuery {
-    /// Height to start from (default: the tip when newest first, genesis when oldest first).
-    pub from: Option<u64>,
-    /// Blocks per page, 1 to 100 (default 20).
-    pub limit: Option<u64>,
-    /// `desc` (newest first, the default) or `asc`.
-    pub order: Option<String>,
-}
-
-/// A page of active blocks.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct BlockList {
-    /// Height of the active tip.
-    pub tip_height: u64,
-    /// The blocks.
-    pub blocks: Vec<BlockSummary>,
 }
 
 /// Active blocks as summaries, newest first by default.
@@ -125,39 +59,7 @@ pub async fn blocks(
     State(node): State<Node>,
     Query(q): Query<BlocksQuery>,
 ) -> Result<Json<BlockList>, ApiError> {
-    let limit = check_limit(q.limit)?;
-    let ascending = match q.order.as_deref() {
-        None | Some("desc") => false,
-        Some("asc") => true,
-        Some(other) => {
-            return Err(ApiError::bad_request(
-                ErrorCode::InvalidQuery,
-                format!("order {other:?}: give asc or desc"),
-            ));
-        }
-    };
-    blocking(&node, move |node| {
-        let state = node.state();
-        let tip = state.tip().height.0;
-        let heights: Vec<u64> = if ascending {
-            let from = q.from.unwrap_or(0);
-            (from..=tip).take(limit as usize).collect()
-        } else {
-            let from = q.from.unwrap_or(tip).min(tip);
-            (0..=from).rev().take(limit as usize).collect()
-        };
-        let mut blocks = Vec::with_capacity(heights.len());
-        for h in heights {
-            if let Some(block) = state.block_at(Height(h)).map_err(ApiError::internal)? {
-                blocks.push(BlockSummary::new(&block));
-            }
-        }
-        Ok(Json(BlockList {
-            tip_height: tip,
-            blocks,
-        }))
-    })
-    .await
+    Ok(Json(read::blocks(node, q).await?))
 }
 
 /// A block by height (active chain) or by hash (any stored block).
@@ -176,57 +78,7 @@ pub async fn block(
     State(node): State<Node>,
     PathParam(id): PathParam,
 ) -> Result<Json<BlockView>, ApiError> {
-    let id = id.trim().to_string();
-    let by_height = !id.is_empty() && id.len() < 20 && id.bytes().all(|b| b.is_ascii_digit());
-    let height = if by_height {
-        Some(id.parse::<u64>().map_err(|e| {
-            ApiError::bad_request(ErrorCode::InvalidBlockId, format!("height {id:?}: {e}"))
-        })?)
-    } else {
-        None
-    };
-    let hash = match height {
-        Some(_) => None,
-        None => Some(parse_block_hash(&id)?),
-    };
-    blocking(&node, move |node| {
-        let state = node.state();
-        let hash = match (height, hash) {
-            (Some(h), _) => state.hash_at(Height(h)).ok_or_else(|| {
-                ApiError::not_found(format!(
-                    "no active block at height {h} (the tip is at {})",
-                    state.tip().height
-                ))
-            })?,
-            (None, Some(hash)) => hash,
-            (None, None) => return Err(ApiError::not_found("no block")),
-        };
-        let block = state
-            .block(&hash)
-            .map_err(ApiError::internal)?
-            .ok_or_else(|| ApiError::not_found(format!("no block {hash} is stored here")))?;
-        let rec = state.header(&hash);
-        let active = state.is_active(&hash);
-        let next = if active {
-            block.header.height.next().and_then(|h| state.hash_at(h))
-        } else {
-            None
-        };
-        let place = BlockPlace {
-            active,
-            tip_height: state.tip().height.0,
-            next,
-            chain_work: rec.map(|r| r.chain_work),
-        };
-        let mut lookup = SpentLookup::new(state);
-        Ok(Json(BlockView::new(
-            &block,
-            place,
-            node.network(),
-            &mut lookup,
-        )))
-    })
-    .await
+    Ok(Json(read::block(node, id).await?))
 }
 
 /// A transaction with its status (pending with fee, or confirmed with block, height, index, confirmations).
@@ -245,26 +97,7 @@ pub async fn transaction(
     State(node): State<Node>,
     PathParam(txid): PathParam,
 ) -> Result<Json<TxView>, ApiError> {
-    let txid = parse_txid(&txid)?;
-    blocking(&node, move |node| {
-        let state = node.state();
-        let info = state
-            .transaction(&txid)
-            .map_err(ApiError::internal)?
-            .ok_or_else(|| {
-                ApiError::not_found(format!(
-                    "transaction {txid} is neither in the mempool nor in the active chain"
-                ))
-            })?;
-        let mut lookup = SpentLookup::new(state);
-        Ok(Json(TxView::new(
-            &info.tx,
-            node.network(),
-            &mut lookup,
-            Some(&info.status),
-        )))
-    })
-    .await
+    Ok(Json(read::transaction(node, txid).await?))
 }
 
 /// The Merkle inclusion proof of a confirmed transaction, with the steps to draw it.
@@ -283,30 +116,7 @@ pub async fn merkle_proof(
     State(node): State<Node>,
     PathParam(txid): PathParam,
 ) -> Result<Json<MerkleProofView>, ApiError> {
-    let txid = parse_txid(&txid)?;
-    blocking(&node, move |node| {
-        let (header, proof) = node
-            .state()
-            .merkle_proof(&txid)
-            .map_err(ApiError::internal)?
-            .ok_or_else(|| {
-                ApiError::not_found(format!(
-                    "transaction {txid} is not confirmed in the active chain (a pending transaction has no proof yet)"
-                ))
-            })?;
-        let steps = proof.steps(&txid).unwrap_or_default();
-        Ok(Json(MerkleProofView {
-            txid: txid.to_string(),
-            block: header.hash().to_string(),
-            height: header.height.0,
-            merkle_root: header.merkle_root.to_string(),
-            leaf_hash: ferrochain_core::merkle::leaf_hash(&txid).to_string(),
-            verified: proof.verify(&txid, &header.merkle_root),
-            proof,
-            steps,
-        }))
-    })
-    .await
+    Ok(Json(read::merkle_proof(node, txid).await?))
 }
 
 /// The record proof bundle of a confirmed record, from its block to the tip (checked offline with the
@@ -384,28 +194,7 @@ pub async fn address(
     State(node): State<Node>,
     PathParam(address): PathParam,
 ) -> Result<Json<AddressView>, ApiError> {
-    let hash = parse_address(node.network(), &address)?;
-    blocking(&node, move |node| {
-        let state = node.state();
-        let balance = state.balance(&hash).map_err(ApiError::internal)?;
-        let utxos = state.address_utxos(&hash).map_err(ApiError::internal)?;
-        Ok(Json(AddressView {
-            address: node.network().address(&hash),
-            pubkey_hash: hash.to_string(),
-            balance: BalanceView::new(&balance, node.network().spec().decimals),
-            utxo_count: utxos.len(),
-        }))
-    })
-    .await
-}
-
-/// Query of the UTXO list.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct UtxoQuery {
-    /// `true`: what a new transaction may spend now — confirmed outputs not already spent by the mempool
-    /// (and matured), plus unconfirmed change (confirmations 0). Default `false`: the confirmed set.
-    pub spendable: Option<bool>,
+    Ok(Json(read::address(node, address).await?))
 }
 
 /// An address's unspent outputs in the active chain (or, with `spendable=true`, what it can spend now).
@@ -424,53 +213,7 @@ pub async fn address_utxos(
     PathParam(address): PathParam,
     Query(query): Query<UtxoQuery>,
 ) -> Result<Json<UtxoList>, ApiError> {
-    let hash = parse_address(node.network(), &address)?;
-    let spendable = query.spendable.unwrap_or(false);
-    blocking(&node, move |node| {
-        let state = node.state();
-        let d = node.network().spec().decimals;
-        let tip = state.tip().height.0;
-        let mut utxos = if spendable {
-            state.spendable(&hash)
-        } else {
-            state.address_utxos(&hash)
-        }
-        .map_err(ApiError::internal)?;
-        utxos.sort_by_key(|(op, e)| (e.height, *op));
-        let total =
-            ferrochain_core::Amount::checked_sum(utxos.iter().map(|(_, e)| e.output.amount))
-                .unwrap_or(ferrochain_core::Amount::MAX);
-        Ok(Json(UtxoList {
-            address: node.network().address(&hash),
-            total: AmountView::new(total, d),
-            utxos: utxos
-                .into_iter()
-                .map(|(op, e)| UtxoView {
-                    txid: op.txid.to_string(),
-                    vout: op.vout,
-                    amount: AmountView::new(e.output.amount, d),
-                    height: e.height.0,
-                    coinbase: e.is_coinbase,
-                    confirmations: if e.height.0 > tip {
-                        0
-                    } else {
-                        tip - e.height.0 + 1
-                    },
-                })
-                .collect(),
-        }))
-    })
-    .await
-}
-
-/// Query of a paged list.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// Items to skip (default 0).
-    pub offset: Option<u64>,
-    /// Items per page, 1 to 100 (default 20).
-    pub limit: Option<u64>,
+    Ok(Json(read::address_utxos(node, address, query).await?))
 }
 
 /// An address's confirmed transactions, newest first, paged.
@@ -489,28 +232,7 @@ pub async fn address_history(
     PathParam(address): PathParam,
     Query(q): Query<PageQuery>,
 ) -> Result<Json<HistoryPage>, ApiError> {
-    let hash = parse_address(node.network(), &address)?;
-    let limit = check_limit(q.limit)?;
-    let offset = q.offset.unwrap_or(0);
-    blocking(&node, move |node| {
-        let state = node.state();
-        let d = node.network().spec().decimals;
-        let rows = state
-            .history(&hash, offset, limit)
-            .map_err(ApiError::internal)?;
-        let mut lookup = SpentLookup::new(state);
-        let items = rows
-            .iter()
-            .map(|row| HistoryItem::new(row, &hash, state, d, &mut lookup))
-            .collect();
-        Ok(Json(HistoryPage {
-            address: node.network().address(&hash),
-            offset,
-            limit,
-            items,
-        }))
-    })
-    .await
+    Ok(Json(read::address_history(node, address, q).await?))
 }
 
 /// The mempool in block order.
@@ -521,27 +243,7 @@ pub async fn address_history(
     responses((status = 200, description = "Waiting transactions in the order a block takes them", body = MempoolView))
 )]
 pub async fn mempool(State(node): State<Node>) -> Result<Json<MempoolView>, ApiError> {
-    blocking(&node, |node| {
-        let d = node.network().spec().decimals;
-        let entries: Vec<MempoolEntryView> = node
-            .state()
-            .mempool()
-            .into_iter()
-            .map(|e| MempoolEntryView {
-                txid: e.txid.to_string(),
-                kind: TxKindName::of(&e.tx),
-                fee: AmountView::new(e.fee, d),
-                size: e.size,
-                fee_rate: e.fee.to_units() as f64 / e.size.max(1) as f64,
-            })
-            .collect();
-        Ok(Json(MempoolView {
-            count: entries.len(),
-            bytes: entries.iter().map(|e| e.size).sum(),
-            entries,
-        }))
-    })
-    .await
+    Ok(Json(read::mempool(node).await?))
 }
 
 /// A signed transaction to submit: the transaction as JSON (the core `Transaction` shape) or its canonical
@@ -592,7 +294,7 @@ pub async fn submit_transaction(
     Body(value): Body<serde_json::Value>,
 ) -> Result<(StatusCode, Json<Submitted>), ApiError> {
     let tx = transaction_from_json(value)?;
-    let txid = blocking(&node, move |node| Ok(node.submit_transaction(tx)?)).await?;
+    let txid = node.accept_transaction(tx).await?;
     Ok((
         StatusCode::CREATED,
         Json(Submitted {
@@ -668,7 +370,7 @@ pub async fn submit_block(
     })?;
     let hash = block.hash();
     let height = block.header.height.0;
-    let outcome = blocking(&node, move |node| Ok(node.submit_block(block)?)).await?;
+    let outcome = node.accept_block(block).await?;
     let strings = |v: Vec<ferrochain_core::BlockHash>| v.iter().map(|h| h.to_string()).collect();
     let mut view = BlockOutcomeView {
         outcome: String::new(),

@@ -11,10 +11,10 @@ use utoipa::ToSchema;
 
 use ferrochain_node::ErrorCode;
 
-use super::{OptionalBody, PathParam, blocking, parse_address, parse_amount};
+use super::{OptionalBody, PathParam, parse_address, parse_amount};
 use crate::error::ApiError;
 use crate::extract::{Body, Owner};
-use crate::views::{AmountView, BalanceView, BlockSummary, ErrorBody, MinerView, WalletView};
+use crate::views::{AmountView, BlockSummary, ErrorBody, MinerView, WalletView};
 use ferrochain_node::Node;
 
 /// What to mine.
@@ -66,18 +66,6 @@ pub async fn mine(
     }))
 }
 
-fn miner_view(node: &Node) -> MinerView {
-    let interval = node.miner().continuous();
-    MinerView {
-        threads: node.miner().threads(),
-        hash_rate: node.miner().hash_rate(),
-        total_hashes: node.miner().total_hashes(),
-        running: interval.is_some(),
-        interval_secs: interval,
-        default_address: node.network().address(&node.miner_address()),
-    }
-}
-
 /// The miner: threads, hash rate, whether continuous mining runs.
 #[utoipa::path(
     get,
@@ -86,7 +74,7 @@ fn miner_view(node: &Node) -> MinerView {
     responses((status = 200, description = "The miner", body = MinerView))
 )]
 pub async fn miner(State(node): State<Node>) -> Json<MinerView> {
-    Json(miner_view(&node))
+    Json(MinerView::of(&node))
 }
 
 /// How to mine continuously.
@@ -123,7 +111,7 @@ pub async fn miner_start(
     };
     let interval = req.interval_secs.unwrap_or(0);
     node.start_mining(reward_to, interval).await?;
-    Ok(Json(miner_view(&node)))
+    Ok(Json(MinerView::of(&node)))
 }
 
 /// Stops continuous mining (owner).
@@ -142,7 +130,7 @@ pub async fn miner_stop(
     _owner: Owner,
 ) -> Result<Json<MinerView>, ApiError> {
     node.stop_mining().await?;
-    Ok(Json(miner_view(&node)))
+    Ok(Json(MinerView::of(&node)))
 }
 
 /// Known peers.
@@ -234,20 +222,7 @@ pub async fn wallets(
     State(node): State<Node>,
     _owner: Owner,
 ) -> Result<Json<Vec<WalletView>>, ApiError> {
-    blocking(&node, move |node| {
-        let d = node.network().spec().decimals;
-        let mut out = Vec::new();
-        for address in node.held_addresses() {
-            let hash = parse_address(node.network(), &address)?;
-            let balance = node.state().balance(&hash).map_err(ApiError::internal)?;
-            out.push(WalletView {
-                address,
-                balance: BalanceView::new(&balance, d),
-            });
-        }
-        Ok(Json(out))
-    })
-    .await
+    Ok(Json(crate::read::held_wallets(node).await?))
 }
 
 /// A new node-held address.

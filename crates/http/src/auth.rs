@@ -1,0 +1,130 @@
+//! The authorization layer: the one place that decides whether a request is the node's owner's, for every
+//! surface (REST, seed routes, peer routes, web UI).
+//!
+//! A request is the owner's when it carries the API token (`Authorization: Bearer <--api-token>`; the web UI
+//! also accepts it from its cookie), or when it comes from loopback. The proof is an [`Owner`] value: its field
+//! is private and only this module makes one, so a handler that takes an `Owner` runs for the owner only, and
+//! no other code can claim to be the owner.
+//!
+//! [`is_cross_site`] reads what a browser says about where a request comes from (`Sec-Fetch-Site`, `Origin`).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use ferrochain_node::Node;
+
+use crate::error::ApiError;
+use crate::ui::UiError;
+
+/// The cookie in which the web UI keeps the API token a visitor gave (`/ui/token`).
+pub const TOKEN_COOKIE: &str = "ferrochain_token";
+
+/// Proof that the request may perform owner operations: it comes from loopback, or carries the API token.
+/// Only the authorization layer makes one.
+#[derive(Debug, Clone, Copy)]
+pub struct Owner {
+    _proven: (),
+}
+
+/// Decides whether the request is the owner's (bearer token or loopback).
+async fn owner_of(parts: &mut Parts, node: &Node) -> Option<Owner> {
+    if let Some(token) = node.config().api_token.as_deref() {
+        let given = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if given == Some(token) {
+            return Some(Owner { _proven: () });
+        }
+    }
+    // The extractor (not the raw extension) so that tests' `MockConnectInfo` is honoured too.
+    let from_loopback = ConnectInfo::<SocketAddr>::from_request_parts(parts, node)
+        .await
+        .is_ok_and(|ConnectInfo(addr)| addr.ip().is_loopback());
+    from_loopback.then_some(Owner { _proven: () })
+}
+
+impl FromRequestParts<Node> for Owner {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, node: &Node) -> Result<Self, Self::Rejection> {
+        owner_of(parts, node).await.ok_or_else(ApiError::owner_only)
+    }
+}
+
+/// For web pages: whether the request may take owner actions — the [`Owner`] rule, or the API token in the
+/// UI's cookie. Never rejects: pages show owner forms or explain why not.
+#[derive(Debug, Clone, Copy)]
+pub struct IsOwner(Option<Owner>);
+
+impl FromRequestParts<Node> for IsOwner {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, node: &Node) -> Result<Self, Self::Rejection> {
+        if let Some(owner) = owner_of(parts, node).await {
+            return Ok(IsOwner(Some(owner)));
+        }
+        let Some(token) = node.config().api_token.as_deref() else {
+            return Ok(IsOwner(None));
+        };
+        let from_cookie = parts
+            .headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|kv| kv.trim().split_once('='))
+            .any(|(k, v)| k == TOKEN_COOKIE && v == token);
+        Ok(IsOwner(from_cookie.then_some(Owner { _proven: () })))
+    }
+}
+
+impl IsOwner {
+    /// Whether the visitor is the owner.
+    pub fn is_owner(self) -> bool {
+        self.0.is_some()
+    }
+
+    /// The owner's proof, or the 403 page.
+    ///
+    /// # Errors
+    /// [`UiError`] 403 explaining how to become the owner.
+    pub fn require(self) -> Result<Owner, UiError> {
+        self.0.ok_or_else(|| {
+            UiError::new(
+                StatusCode::FORBIDDEN,
+                "Owner only",
+                "This action is for the node's owner: open the page on the node's own machine \
+                 (http://127.0.0.1), or give the node's API token (--api-token) on the wallet or mining page.",
+            )
+        })
+    }
+}
+
+/// Whether the browser says the request comes from another site: `Sec-Fetch-Site: cross-site`, or an
+/// `Origin` whose host is not the request's `Host`.
+pub fn is_cross_site(headers: &axum::http::HeaderMap) -> bool {
+    if headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("cross-site"))
+    {
+        return true;
+    }
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    if origin == "null" {
+        return true;
+    }
+    let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    !origin_host.eq_ignore_ascii_case(host)
+}
