@@ -17,7 +17,6 @@ use axum::http::{StatusCode, header};
 use ferrochain_node::Node;
 
 use crate::error::ApiError;
-use crate::ui::UiError;
 
 /// The cookie in which the web UI keeps the API token a visitor gave (`/ui/token`).
 pub const TOKEN_COOKIE: &str = "ferrochain_token";
@@ -89,20 +88,26 @@ impl IsOwner {
         self.0.is_some()
     }
 
-    /// The owner's proof, or the 403 page.
+    /// The owner's proof.
     ///
     /// # Errors
-    /// [`UiError`] 403 explaining how to become the owner.
-    pub fn require(self) -> Result<Owner, UiError> {
-        self.0.ok_or_else(|| {
-            UiError::new(
-                StatusCode::FORBIDDEN,
-                "Owner only",
-                "This action is for the node's owner: open the page on the node's own machine \
-                 (http://127.0.0.1), or give the node's API token (--api-token) on the wallet or mining page.",
-            )
-        })
+    /// [`NotOwner`] (the web UI shows it as its 403 page).
+    pub fn require(self) -> Result<Owner, NotOwner> {
+        self.0.ok_or(NotOwner)
     }
+}
+
+/// The visitor of a page is not the owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotOwner;
+
+impl NotOwner {
+    /// What the visitor can do about it.
+    pub const MESSAGE: &str = "This action is for the node's owner: open the page on the node's own machine \
+         (http://127.0.0.1), or give the node's API token (--api-token) on the wallet or mining page.";
+
+    /// The HTTP status.
+    pub const STATUS: StatusCode = StatusCode::FORBIDDEN;
 }
 
 /// Whether the browser says the request comes from another site: `Sec-Fetch-Site: cross-site`, or an

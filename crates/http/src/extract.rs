@@ -2,7 +2,8 @@
 //! of axum's plain-text rejections. The owner check is [`crate::auth::Owner`].
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use ferrochain_node::ErrorCode;
 use serde::de::DeserializeOwned;
@@ -77,3 +78,52 @@ fn serde_urlencoded_from<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
 }
 
 pub use crate::auth::Owner;
+
+/// Query parameters read with JSON errors (`400 invalid_query`) instead of axum's plain-text rejection.
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        serde_urlencoded::from_str(parts.uri.query().unwrap_or(""))
+            .map(Query)
+            .map_err(|e| {
+                ApiError::bad_request(ErrorCode::InvalidQuery, format!("query string: {e}"))
+            })
+    }
+}
+
+/// A path parameter read with JSON errors (`400 invalid_path`).
+#[derive(Debug)]
+pub struct PathParam(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathParam {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|p| PathParam(p.0))
+            .map_err(|e| ApiError::bad_request(ErrorCode::InvalidPath, e.body_text()))
+    }
+}
+
+/// A JSON body that may be left out entirely (no body, or `Content-Length: 0`): then `T::default()`.
+#[derive(Debug)]
+pub struct OptionalBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::body::HttpBody;
+        if req.body().size_hint().exact() == Some(0) {
+            return Ok(OptionalBody(T::default()));
+        }
+        Body::<T>::from_request(req, state)
+            .await
+            .map(|Body(v)| OptionalBody(v))
+    }
+}

@@ -17,6 +17,7 @@ pub mod error;
 pub mod extract;
 mod metrics;
 mod p2p;
+pub mod parse;
 mod read;
 pub mod seed;
 pub mod ui;

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::error::ApiError;
-use crate::v1::{blocking, parse_address, parse_block_hash, parse_txid};
+use crate::parse::{blocking, parse_address, parse_block_hash, parse_txid};
 use crate::views::{
     AddressView, AmountView, BalanceView, BlockList, BlockPlace, BlockSummary, BlockView,
     HistoryItem, HistoryPage, MempoolEntryView, MempoolView, MerkleProofView, SpentLookup, Status,

@@ -198,6 +198,16 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
         .into_response()
 }
 
+impl From<crate::auth::NotOwner> for UiError {
+    fn from(_: crate::auth::NotOwner) -> UiError {
+        UiError::new(
+            crate::auth::NotOwner::STATUS,
+            "Owner only",
+            crate::auth::NotOwner::MESSAGE,
+        )
+    }
+}
+
 /// An error page: status, title and a message saying what was wrong and what to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UiError {
@@ -404,7 +414,7 @@ pub fn fragment(name: &str, ctx: Value) -> Result<Response, UiError> {
 }
 
 /// Runs blocking work (state reads, signing, mining) off the async workers within the request time limit,
-/// like the REST API's [`crate::v1::blocking`].
+/// like the REST API's [`crate::parse::blocking`].
 ///
 /// # Errors
 /// The closure's [`UiError`], or a 408/500 page.
@@ -412,7 +422,7 @@ pub async fn blocking<T: Send + 'static>(
     node: &Node,
     f: impl FnOnce(Node) -> Result<T, UiError> + Send + 'static,
 ) -> Result<T, UiError> {
-    let limit = crate::v1::time_limit(node);
+    let limit = crate::parse::time_limit(node);
     match tokio::time::timeout(limit, node.blocking(f)).await {
         Ok(Ok(done)) => done,
         Ok(Err(e)) => Err(UiError::from(ApiError::internal(e))),

@@ -3,9 +3,6 @@
 //! a status and `{"error": {"code", "message"}}`), so the same input error gets the same code everywhere.
 
 use ferrochain_state::{MempoolError, StateError};
-use ferrochain_wallet::build::BuildError;
-
-use crate::node::NodeError;
 
 macro_rules! codes {
     ($($(#[$doc:meta])* $name:ident = $text:literal,)*) => {
@@ -140,24 +137,6 @@ impl ErrorCode {
             StateError::Mempool(MempoolError::Full) => ErrorCode::MempoolFull,
             StateError::Mempool(_) => ErrorCode::InvalidTransaction,
             _ => ErrorCode::Internal,
-        }
-    }
-
-    /// The code of an operation's error.
-    pub fn of_node(e: &NodeError) -> ErrorCode {
-        match e {
-            NodeError::State(e) => ErrorCode::of_state(e),
-            NodeError::Build(BuildError::Selection(_)) => ErrorCode::InsufficientFunds,
-            NodeError::Build(_) => ErrorCode::InvalidTransaction,
-            NodeError::NotHeld(_) => ErrorCode::KeyNotHeld,
-            NodeError::KeysDisabled => ErrorCode::KeysDisabled,
-            NodeError::Address { .. } => ErrorCode::InvalidAddress,
-            NodeError::OutOfRange(_) => ErrorCode::InvalidRequest,
-            NodeError::MiningInterrupted => ErrorCode::ShuttingDown,
-            NodeError::TimedOut(_) => ErrorCode::Timeout,
-            NodeError::Keystore(_) | NodeError::Io { .. } | NodeError::Task(_) => {
-                ErrorCode::Internal
-            }
         }
     }
 }

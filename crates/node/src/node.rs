@@ -120,7 +120,20 @@ impl From<MineError> for NodeError {
 impl NodeError {
     /// The stable code of this error, the same on every surface.
     pub fn code(&self) -> ErrorCode {
-        ErrorCode::of_node(self)
+        match self {
+            NodeError::State(e) => ErrorCode::of_state(e),
+            NodeError::Build(BuildError::Selection(_)) => ErrorCode::InsufficientFunds,
+            NodeError::Build(_) => ErrorCode::InvalidTransaction,
+            NodeError::NotHeld(_) => ErrorCode::KeyNotHeld,
+            NodeError::KeysDisabled => ErrorCode::KeysDisabled,
+            NodeError::Address { .. } => ErrorCode::InvalidAddress,
+            NodeError::OutOfRange(_) => ErrorCode::InvalidRequest,
+            NodeError::MiningInterrupted => ErrorCode::ShuttingDown,
+            NodeError::TimedOut(_) => ErrorCode::Timeout,
+            NodeError::Keystore(_) | NodeError::Io { .. } | NodeError::Task(_) => {
+                ErrorCode::Internal
+            }
+        }
     }
 }
 

@@ -17,9 +17,9 @@ use ferrochain_core::PubkeyHash;
 use ferrochain_node::node::Node;
 
 use crate::error::ApiError;
+use crate::parse::parse_address;
 use crate::ui::forms::{FieldErrors, FormData, UiQuery};
 use crate::ui::{IsOwner, Page, TOKEN_COOKIE, UiError, blocking, charts, respond, tree, v};
-use crate::v1::parse_address;
 use crate::views::MinerView;
 use ferrochain_node::peers::normalize_url;
 

@@ -417,7 +417,7 @@ pub async fn records(
         .unwrap_or_default();
     let oldest_first = q.get("order").is_some_and(|o| o == "asc");
     if !author.is_empty() {
-        crate::v1::parse_address(node.network(), &author).map_err(UiError::from)?;
+        crate::parse::parse_address(node.network(), &author).map_err(UiError::from)?;
     }
     blocking(&node, move |node| {
         let (all, lowest) = scan_records(&node)?;

@@ -29,9 +29,9 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::error::ApiError;
+use crate::parse::{parse_address, parse_amount};
 use crate::ui::forms::{FieldErrors, FormData, UiQuery};
 use crate::ui::{IsOwner, Page, UiError, blocking, respond, v};
-use crate::v1::{parse_address, parse_amount};
 use crate::views::{AmountView, BalanceView};
 use ferrochain_node::node::{Node, now_ms};
 

@@ -12,9 +12,10 @@ use ferrochain_wallet::proof::{ProofError, RecordProof};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{PathParam, Query, blocking, decode_hex, parse_txid};
 use crate::error::ApiError;
 use crate::extract::Body;
+use crate::extract::{PathParam, Query};
+use crate::parse::{blocking, decode_hex, parse_txid};
 use crate::read::{self, BlocksQuery, PageQuery, UtxoQuery};
 use crate::views::{
     AddressView, BlockList, BlockView, ErrorBody, HistoryPage, MempoolView, MerkleProofView,

@@ -11,9 +11,10 @@ use utoipa::ToSchema;
 
 use ferrochain_node::ErrorCode;
 
-use super::{OptionalBody, PathParam, parse_address, parse_amount};
 use crate::error::ApiError;
 use crate::extract::{Body, Owner};
+use crate::extract::{OptionalBody, PathParam};
+use crate::parse::{parse_address, parse_amount};
 use crate::views::{AmountView, BlockSummary, ErrorBody, MinerView, WalletView};
 use ferrochain_node::Node;
 
