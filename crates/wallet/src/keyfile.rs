@@ -28,7 +28,11 @@
 //!
 //! The full specification, with the reasons for each choice, is `docs/wallet-format.md`.
 //!
-//! This module reads and writes bytes only; storing them is the caller's business.
+//! This module reads and writes bytes only; storing them is the caller's business. The KDF
+//! settings ([`KdfParams`], [`PBKDF2_NAME`], [`ARGON2ID_NAME`], the `*_MIN_*` and `*_MAX_*`
+//! limits, [`SALT_LEN`], [`NONCE_LEN`]), the KDFs and AES-256-GCM are the crate's private
+//! sealing layer, shared with the node keystore ([`crate::keystore`]); those items are
+//! re-exported here.
 //!
 //! # Performance
 //!
@@ -42,7 +46,6 @@
 //! Parsing ([`KeyFile::from_json_bytes`]) and serialising are cheap.
 
 use std::collections::BTreeSet;
-use std::fmt;
 
 use rand_core::CryptoRng;
 use serde::{Deserialize, Serialize};
@@ -50,6 +53,13 @@ use zeroize::Zeroizing;
 
 use crate::mnemonic::{Mnemonic, WALLET_BIP39_PASSPHRASE};
 use crate::sealing::{self, KdfError, KdfJsonError, TAG_LEN, lp};
+// The KDF settings and their limits are defined in the shared sealing layer (also used by the
+// keystore) and are part of this module's API.
+pub use crate::sealing::{
+    ARGON2_MAX_M_COST_KIB, ARGON2_MAX_P_COST, ARGON2_MAX_T_COST, ARGON2_MIN_KIB_PASSES,
+    ARGON2_MIN_M_COST_KIB, ARGON2ID_NAME, KdfParams, NONCE_LEN, PBKDF2_MAX_ITERATIONS,
+    PBKDF2_MIN_ITERATIONS, PBKDF2_NAME, SALT_LEN,
+};
 use crate::slip10::{self, HARDENED};
 
 /// Value of the `format` field.
@@ -60,42 +70,6 @@ pub const FORMAT_VERSION: u32 = 1;
 
 /// Name of the only cipher of version 1.
 pub const CIPHER_NAME: &str = "aes-256-gcm";
-
-/// Name of the PBKDF2-HMAC-SHA256 KDF in the `kdf.name` field.
-pub const PBKDF2_NAME: &str = "pbkdf2-sha256";
-
-/// Name of the Argon2id KDF (version 0x13) in the `kdf.name` field.
-pub const ARGON2ID_NAME: &str = "argon2id";
-
-/// Minimum PBKDF2-HMAC-SHA256 iteration count accepted when opening a file (OWASP 2023).
-pub const PBKDF2_MIN_ITERATIONS: u32 = 600_000;
-
-/// Maximum PBKDF2 iteration count accepted (about a minute of work), so a hostile file cannot
-/// make opening it hang for hours.
-pub const PBKDF2_MAX_ITERATIONS: u32 = 100_000_000;
-
-/// Minimum Argon2id memory accepted when opening a file, in KiB (7 MiB, OWASP's lowest).
-pub const ARGON2_MIN_M_COST_KIB: u32 = 7 * 1024;
-
-/// Minimum Argon2id memory × passes accepted when opening a file, in KiB-passes: the cheapest of
-/// OWASP's five equivalent settings (7 MiB × 5 passes = 35,840). Every OWASP setting (46 MiB × 1,
-/// 19 MiB × 2, 12 MiB × 3, 9 MiB × 4, 7 MiB × 5) passes.
-pub const ARGON2_MIN_KIB_PASSES: u64 = 35_840;
-
-/// Maximum Argon2id memory accepted, in KiB (2 GiB), so a hostile file cannot exhaust memory.
-pub const ARGON2_MAX_M_COST_KIB: u32 = 2 * 1024 * 1024;
-
-/// Maximum Argon2id passes accepted.
-pub const ARGON2_MAX_T_COST: u32 = 64;
-
-/// Maximum Argon2id lanes accepted.
-pub const ARGON2_MAX_P_COST: u32 = 16;
-
-/// Length of the random KDF salt, in bytes.
-pub const SALT_LEN: usize = 16;
-
-/// Length of the random AES-GCM nonce, in bytes.
-pub const NONCE_LEN: usize = 12;
 
 /// First plaintext byte: the rest is BIP-39 entropy (English word list).
 const SECRET_KIND_BIP39_ENTROPY: u8 = 0x01;
@@ -187,96 +161,6 @@ pub enum KeyFileError {
         /// The index asked for.
         index: u32,
     },
-}
-
-/// Key-derivation settings: which password-hashing function and how much work.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KdfParams {
-    /// PBKDF2 with HMAC-SHA256, 32-byte output.
-    Pbkdf2Sha256 {
-        /// Iteration count (at least [`PBKDF2_MIN_ITERATIONS`] to open a file normally).
-        iterations: u32,
-    },
-    /// Argon2id, version 0x13, 32-byte output, no secret or associated data.
-    Argon2id {
-        /// Memory in KiB.
-        m_cost_kib: u32,
-        /// Number of passes.
-        t_cost: u32,
-        /// Number of lanes.
-        p_cost: u32,
-    },
-}
-
-impl KdfParams {
-    /// PBKDF2-HMAC-SHA256 with 600,000 iterations (OWASP's 2023 recommendation). The default.
-    pub const fn pbkdf2_default() -> KdfParams {
-        KdfParams::Pbkdf2Sha256 {
-            iterations: PBKDF2_MIN_ITERATIONS,
-        }
-    }
-
-    /// Argon2id with 64 MiB, 3 passes, 1 lane (RFC 9106's second recommended setting with one
-    /// lane; well above OWASP's minimum).
-    pub const fn argon2id_default() -> KdfParams {
-        KdfParams::Argon2id {
-            m_cost_kib: 64 * 1024,
-            t_cost: 3,
-            p_cost: 1,
-        }
-    }
-
-    /// **Insecure**: PBKDF2 with 1,000 iterations, so tests run fast. A file written with these
-    /// settings is refused by [`KeyFile::from_json_bytes`] ([`KeyFileError::WeakKdf`]) and
-    /// opens only through [`KeyFile::from_json_bytes_with`] with
-    /// [`KdfPolicy::AllowWeakForTests`]. Never use it for real wallets.
-    pub const fn insecure_fast_for_tests() -> KdfParams {
-        KdfParams::Pbkdf2Sha256 { iterations: 1_000 }
-    }
-
-    /// The `kdf.name` of these settings.
-    pub const fn name(&self) -> &'static str {
-        match self {
-            KdfParams::Pbkdf2Sha256 { .. } => PBKDF2_NAME,
-            KdfParams::Argon2id { .. } => ARGON2ID_NAME,
-        }
-    }
-
-    /// Whether these settings are below the minimum accepted when opening a file.
-    pub fn is_weak(&self) -> bool {
-        match *self {
-            KdfParams::Pbkdf2Sha256 { iterations } => iterations < PBKDF2_MIN_ITERATIONS,
-            KdfParams::Argon2id {
-                m_cost_kib, t_cost, ..
-            } => {
-                m_cost_kib < ARGON2_MIN_M_COST_KIB
-                    || u64::from(m_cost_kib) * u64::from(t_cost) < ARGON2_MIN_KIB_PASSES
-            }
-        }
-    }
-
-    /// Checks the settings are usable and within the maximum cost (not the minimum strength).
-    fn check_usable(&self) -> Result<(), KeyFileError> {
-        sealing::check_usable(self).map_err(KeyFileError::from)
-    }
-}
-
-impl fmt::Display for KdfParams {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            KdfParams::Pbkdf2Sha256 { iterations } => {
-                write!(f, "{PBKDF2_NAME} with {iterations} iterations")
-            }
-            KdfParams::Argon2id {
-                m_cost_kib,
-                t_cost,
-                p_cost,
-            } => write!(
-                f,
-                "{ARGON2ID_NAME} with {m_cost_kib} KiB, {t_cost} passes, {p_cost} lanes"
-            ),
-        }
-    }
 }
 
 /// Whether [`KeyFile::from_json_bytes_with`] accepts KDF settings below the minimum.
@@ -385,7 +269,7 @@ impl KeyFile {
         if password.is_empty() {
             return Err(KeyFileError::EmptyPassword);
         }
-        kdf.check_usable()?;
+        sealing::check_usable(&kdf)?;
         let mut salt = [0u8; SALT_LEN];
         rng.fill_bytes(&mut salt);
         let mut nonce = [0u8; NONCE_LEN];
@@ -440,7 +324,7 @@ impl KeyFile {
     /// # Performance
     /// Runs the KDF once (see the [module docs](self)).
     pub fn decrypt_unverified(&self, password: &str) -> Result<Mnemonic, KeyFileError> {
-        self.kdf.check_usable()?;
+        sealing::check_usable(&self.kdf)?;
         let key = sealing::derive_key(password, &self.kdf, &self.salt)?;
         let aad = associated_data(&self.network, &self.kdf, &self.salt, self.created_ms);
         let plaintext = sealing::open(&key, &self.nonce, &self.ciphertext, &aad)
@@ -570,7 +454,7 @@ impl KeyFile {
             .collect::<Result<Vec<_>, KeyFileError>>()?;
         check_accounts(&accounts)?;
 
-        kdf.check_usable()?;
+        sealing::check_usable(&kdf)?;
         if policy == KdfPolicy::RequireStrong && kdf.is_weak() {
             return Err(KeyFileError::WeakKdf(kdf));
         }

@@ -47,8 +47,8 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::build::KeySource;
-use crate::keyfile::{CIPHER_NAME, KdfParams, KdfPolicy, NONCE_LEN, SALT_LEN};
-use crate::sealing::{self, KdfError, KdfJsonError, TAG_LEN, lp};
+use crate::keyfile::{CIPHER_NAME, KdfPolicy};
+use crate::sealing::{self, KdfError, KdfJsonError, KdfParams, NONCE_LEN, SALT_LEN, TAG_LEN, lp};
 
 /// Value of the `format` member.
 pub const KEYSTORE_FORMAT_NAME: &str = "ferrochain-keystore";

@@ -1,9 +1,16 @@
 //! Password-based encryption shared by the wallet file ([`crate::keyfile`]) and the node
-//! keystore ([`crate::keystore`]): the password KDFs (PBKDF2-HMAC-SHA256, Argon2id), AES-256-GCM,
-//! the length-prefixed encoding of associated data, and the JSON shape of the `kdf` object.
+//! keystore ([`crate::keystore`]): the KDF settings ([`KdfParams`], the KDF names, the minimum
+//! and maximum costs, the salt and nonce lengths), the password KDFs (PBKDF2-HMAC-SHA256,
+//! Argon2id), AES-256-GCM, the length-prefixed encoding of associated data, and the JSON shape of
+//! the `kdf` object.
 //!
 //! Both formats call this code so the two cannot drift apart; their own error types are built
-//! from [`KdfError`] and [`KdfJsonError`].
+//! from [`KdfError`] and [`KdfJsonError`]. This module is the bottom layer: it imports nothing
+//! from either format. The public items defined here are re-exported by [`crate::keyfile`] and
+//! are part of the crate's API under that path (`ferrochain_wallet::keyfile::KdfParams`,
+//! `ferrochain_wallet::keyfile::SALT_LEN`, …).
+
+use std::fmt;
 
 use aes_gcm::Aes256Gcm;
 use aes_gcm::aead::{Aead, Key, KeyInit, Payload};
@@ -11,13 +18,131 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use crate::keyfile::{
-    ARGON2_MAX_M_COST_KIB, ARGON2_MAX_P_COST, ARGON2_MAX_T_COST, ARGON2ID_NAME, KdfParams,
-    NONCE_LEN, PBKDF2_MAX_ITERATIONS, PBKDF2_NAME, SALT_LEN,
-};
+/// Name of the PBKDF2-HMAC-SHA256 KDF in the `kdf.name` field.
+pub const PBKDF2_NAME: &str = "pbkdf2-sha256";
+
+/// Name of the Argon2id KDF (version 0x13) in the `kdf.name` field.
+pub const ARGON2ID_NAME: &str = "argon2id";
+
+/// Minimum PBKDF2-HMAC-SHA256 iteration count accepted when opening a file (OWASP 2023).
+pub const PBKDF2_MIN_ITERATIONS: u32 = 600_000;
+
+/// Maximum PBKDF2 iteration count accepted (about a minute of work), so a hostile file cannot
+/// make opening it hang for hours.
+pub const PBKDF2_MAX_ITERATIONS: u32 = 100_000_000;
+
+/// Minimum Argon2id memory accepted when opening a file, in KiB (7 MiB, OWASP's lowest).
+pub const ARGON2_MIN_M_COST_KIB: u32 = 7 * 1024;
+
+/// Minimum Argon2id memory × passes accepted when opening a file, in KiB-passes: the cheapest of
+/// OWASP's five equivalent settings (7 MiB × 5 passes = 35,840). Every OWASP setting (46 MiB × 1,
+/// 19 MiB × 2, 12 MiB × 3, 9 MiB × 4, 7 MiB × 5) passes.
+pub const ARGON2_MIN_KIB_PASSES: u64 = 35_840;
+
+/// Maximum Argon2id memory accepted, in KiB (2 GiB), so a hostile file cannot exhaust memory.
+pub const ARGON2_MAX_M_COST_KIB: u32 = 2 * 1024 * 1024;
+
+/// Maximum Argon2id passes accepted.
+pub const ARGON2_MAX_T_COST: u32 = 64;
+
+/// Maximum Argon2id lanes accepted.
+pub const ARGON2_MAX_P_COST: u32 = 16;
+
+/// Length of the random KDF salt, in bytes.
+pub const SALT_LEN: usize = 16;
+
+/// Length of the random AES-GCM nonce, in bytes.
+pub const NONCE_LEN: usize = 12;
 
 /// AES-GCM tag length, in bytes.
 pub(crate) const TAG_LEN: usize = 16;
+
+/// Key-derivation settings: which password-hashing function and how much work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KdfParams {
+    /// PBKDF2 with HMAC-SHA256, 32-byte output.
+    Pbkdf2Sha256 {
+        /// Iteration count (at least [`PBKDF2_MIN_ITERATIONS`] to open a file normally).
+        iterations: u32,
+    },
+    /// Argon2id, version 0x13, 32-byte output, no secret or associated data.
+    Argon2id {
+        /// Memory in KiB.
+        m_cost_kib: u32,
+        /// Number of passes.
+        t_cost: u32,
+        /// Number of lanes.
+        p_cost: u32,
+    },
+}
+
+impl KdfParams {
+    /// PBKDF2-HMAC-SHA256 with 600,000 iterations (OWASP's 2023 recommendation). The default.
+    pub const fn pbkdf2_default() -> KdfParams {
+        KdfParams::Pbkdf2Sha256 {
+            iterations: PBKDF2_MIN_ITERATIONS,
+        }
+    }
+
+    /// Argon2id with 64 MiB, 3 passes, 1 lane (RFC 9106's second recommended setting with one
+    /// lane; well above OWASP's minimum).
+    pub const fn argon2id_default() -> KdfParams {
+        KdfParams::Argon2id {
+            m_cost_kib: 64 * 1024,
+            t_cost: 3,
+            p_cost: 1,
+        }
+    }
+
+    /// **Insecure**: PBKDF2 with 1,000 iterations, so tests run fast. A file written with these
+    /// settings is refused by [`KeyFile::from_json_bytes`](crate::keyfile::KeyFile::from_json_bytes)
+    /// ([`KeyFileError::WeakKdf`](crate::keyfile::KeyFileError::WeakKdf)) and opens only through
+    /// [`KeyFile::from_json_bytes_with`](crate::keyfile::KeyFile::from_json_bytes_with) with
+    /// [`KdfPolicy::AllowWeakForTests`](crate::keyfile::KdfPolicy::AllowWeakForTests). Never use
+    /// it for real wallets.
+    pub const fn insecure_fast_for_tests() -> KdfParams {
+        KdfParams::Pbkdf2Sha256 { iterations: 1_000 }
+    }
+
+    /// The `kdf.name` of these settings.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            KdfParams::Pbkdf2Sha256 { .. } => PBKDF2_NAME,
+            KdfParams::Argon2id { .. } => ARGON2ID_NAME,
+        }
+    }
+
+    /// Whether these settings are below the minimum accepted when opening a file.
+    pub fn is_weak(&self) -> bool {
+        match *self {
+            KdfParams::Pbkdf2Sha256 { iterations } => iterations < PBKDF2_MIN_ITERATIONS,
+            KdfParams::Argon2id {
+                m_cost_kib, t_cost, ..
+            } => {
+                m_cost_kib < ARGON2_MIN_M_COST_KIB
+                    || u64::from(m_cost_kib) * u64::from(t_cost) < ARGON2_MIN_KIB_PASSES
+            }
+        }
+    }
+}
+
+impl fmt::Display for KdfParams {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            KdfParams::Pbkdf2Sha256 { iterations } => {
+                write!(f, "{PBKDF2_NAME} with {iterations} iterations")
+            }
+            KdfParams::Argon2id {
+                m_cost_kib,
+                t_cost,
+                p_cost,
+            } => write!(
+                f,
+                "{ARGON2ID_NAME} with {m_cost_kib} KiB, {t_cost} passes, {p_cost} lanes"
+            ),
+        }
+    }
+}
 
 /// Why KDF settings cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
