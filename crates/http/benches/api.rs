@@ -14,7 +14,7 @@
 //!   with `ChainBuilder` on an easy copy of the `dev` spec and submitted to the node before timing: the full
 //!   chain (size, time per request) and a page of 100 blocks (`?from=9900&limit=100`).
 //!
-//! Run with `cargo bench -p ferrochain-node --bench api`; it prints figures and a summary and never fails on a
+//! Run with `cargo bench -p ferrochain-http --bench api`; it prints figures and a summary and never fails on a
 //! figure. Without `--bench` among the arguments (`cargo test --benches`) it returns at once.
 
 use std::time::{Duration, Instant};

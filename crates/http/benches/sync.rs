@@ -4,7 +4,7 @@
 //! work so that building it takes seconds; checking a header's proof of work costs one hash whatever the
 //! difficulty, so the figure is the sync's own.
 //!
-//! Run with `cargo bench -p ferrochain-node --bench sync`. It prints figures; it never fails.
+//! Run with `cargo bench -p ferrochain-http --bench sync`. It prints figures; it never fails.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Instant;
