@@ -1,5 +1,7 @@
 //! The `ferrochain` binary: parses the command line and hands over to the library crates.
-//! Parsing, prompts and printing only — every capability lives in a library (DESIGN §2).
+//! Parsing, prompts and printing only — every capability lives in a library (DESIGN §2, ADR 0014):
+//! `ferrochain node` opens a [`ferrochain_node::Node`] and serves it with [`ferrochain_http::serve`]; the
+//! wallet, chain and devnet commands use the wallet, state and node crates.
 
 use std::io::Write as _;
 use std::process::ExitCode;

@@ -5,31 +5,40 @@
 //! `/metrics`. The handlers parse, authorize and format; what they do is an operation of the node's service
 //! layer ([`ferrochain_node::Node`]).
 //!
-//! # Layout
-//! - [`app`](fn@app): the whole router; [`run`] and [`serve`] start a node and serve it.
-//! - `extract`: JSON-or-form bodies and the owner check; `error`: the JSON error and its mapping.
-//! - `v1`: the REST API; `seed`: the seed systems' routes; `p2p`: the peer routes; `ui`: the web UI;
-//!   `metrics`: `/metrics` and the request-latency middleware; `views`: the JSON views they share.
+//! The public API is short: [`app`](fn@app) (the whole router), [`run`] and [`serve`] (open and serve a node),
+//! [`ServeError`], the JSON error [`ApiError`] with [`status_of`], the owner proof [`Owner`], the OpenAPI
+//! document [`ApiDoc`] and the list of REST routes [`rest_routes`]. Everything else is private to the crate.
+//!
+//! # Layout (bottom to top; a module imports only modules below it)
+//! - `error`: the JSON error and the code → status table; `auth`: the authorization layer (who is the owner,
+//!   cross-site signals); `extract`: JSON-or-form bodies, query and path extractors; `parse`: addresses,
+//!   amounts, hashes, the blocking hop of reads; `views`: the JSON views; `read`: the read model the REST API
+//!   and the UI share.
+//! - Surfaces: `v1` (REST API and OpenAPI), `seed` (the seed systems' routes), `p2p` (the peer routes), `ui`
+//!   (the web UI), `metrics` (`/metrics` and the request-latency middleware).
+//! - `app`: the router of all of them.
 
 mod app;
-pub mod auth;
-pub mod error;
-pub mod extract;
+mod auth;
+mod error;
+mod extract;
 mod metrics;
 mod p2p;
-pub mod parse;
+mod parse;
 mod read;
-pub mod seed;
-pub mod ui;
-pub mod v1;
-pub mod views;
+mod seed;
+mod ui;
+mod v1;
+mod views;
 
 use std::future::Future;
 use std::net::SocketAddr;
 
 pub use app::app;
-pub use error::ApiError;
+pub use auth::Owner;
+pub use error::{ApiError, status_of};
 use ferrochain_node::{Config, Node, OpenError};
+pub use v1::{ApiDoc, routes as rest_routes};
 
 /// Why a node could not be served.
 #[derive(Debug, thiserror::Error)]

@@ -101,10 +101,6 @@ use axum::routing::{get, post};
 
 use ferrochain_node::node::Node;
 
-pub use records::SAVE_FILE;
-pub use tutorial::GENERATED_KEPT;
-pub use utxo::{DEFAULT_TX_AMOUNT, SAMPLE_WALLETS};
-
 /// The seed-compatible routes of the module table.
 pub fn router() -> Router<Node> {
     Router::new()

@@ -469,7 +469,8 @@ fn templates() -> &'static Environment<'static> {
 ///
 /// # Errors
 /// The first template that does not compile.
-pub fn check_templates() -> Result<(), String> {
+#[cfg(test)]
+fn check_templates() -> Result<(), String> {
     let env = templates();
     for (name, _) in TEMPLATES {
         env.get_template(name)

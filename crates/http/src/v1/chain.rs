@@ -254,6 +254,7 @@ pub async fn mempool(State(node): State<Node>) -> Result<Json<MempoolView>, ApiE
 /// the two forms.)
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(untagged)]
+#[allow(dead_code)] // the handler reads the body as JSON; this type is the document's schema of it
 pub enum SubmitTransaction {
     /// `{"hex": "<canonical encoding>"}`.
     Hex(HexBody),

@@ -29,8 +29,6 @@ use crate::error::ApiError;
 use crate::views;
 use ferrochain_node::node::Node;
 
-pub use views::Status;
-
 /// Routes registered in the router, recorded as they are added, so the OpenAPI document can be checked
 /// against them.
 struct Routes {
