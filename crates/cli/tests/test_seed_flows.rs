@@ -380,7 +380,7 @@ async fn c_records_text_mining_registration_add_block_and_save() {
     // /save writes a chain export into the data dir and says where.
     let r = c1.get("/save").await.expect(201);
     assert!(r.body.starts_with("Success"), "{}", r.body);
-    let path = c1.data_dir().join(ferrochain_http::seed::SAVE_FILE);
+    let path = c1.data_dir().join(ferrochain_http::SAVE_FILE);
     assert!(r.body.contains("saved 2 blocks"), "{}", r.body);
     let bytes = std::fs::read(&path).unwrap();
     assert_eq!(&bytes[..8], b"FCBLOCKS");

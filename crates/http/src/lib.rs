@@ -6,7 +6,7 @@
 //! layer ([`ferrochain_node::Node`]).
 //!
 //! The public API is short: [`app`](fn@app) (the whole router), [`run`] and [`serve`] (open and serve a node),
-//! [`ServeError`], the JSON error [`ApiError`] with [`status_of`], the owner proof [`Owner`], the OpenAPI
+//! [`ServeError`], [`SAVE_FILE`] (what `/save` writes), the JSON error [`ApiError`] with [`status_of`], the owner proof [`Owner`], the OpenAPI
 //! document [`ApiDoc`] and the list of REST routes [`rest_routes`]. Everything else is private to the crate.
 //!
 //! # Layout (bottom to top; a module imports only modules below it)
@@ -38,6 +38,7 @@ pub use app::app;
 pub use auth::Owner;
 pub use error::{ApiError, status_of};
 use ferrochain_node::{Config, Node, OpenError};
+pub use seed::SAVE_FILE;
 pub use v1::{ApiDoc, routes as rest_routes};
 
 /// Why a node could not be served.

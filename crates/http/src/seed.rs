@@ -91,6 +91,7 @@
 
 mod peering;
 mod records;
+pub use records::SAVE_FILE;
 mod request;
 mod tutorial;
 mod utxo;

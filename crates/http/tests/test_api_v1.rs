@@ -476,7 +476,7 @@ async fn happy_path_through_every_route() {
             }
         }
     }
-    let mut registered = ferrochain_http::v1::routes();
+    let mut registered = ferrochain_http::rest_routes();
     documented.sort();
     registered.sort();
     assert_eq!(documented, registered);
@@ -1520,7 +1520,7 @@ async fn bad_inputs_get_the_right_4xx_and_a_message() {
     assert_eq!(v["error"]["code"], "unsupported_media_type");
 
     // Every route is in the table.
-    for (method, route) in ferrochain_http::v1::routes() {
+    for (method, route) in ferrochain_http::rest_routes() {
         assert!(
             rows.iter().any(|r| r.route == route && r.method == method),
             "no bad-input row for {method} {route}"
