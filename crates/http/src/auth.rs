@@ -14,6 +14,7 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
+use axum_extra::extract::cookie::CookieJar;
 use ferrochain_node::Node;
 
 use crate::error::ApiError;
@@ -70,14 +71,9 @@ impl FromRequestParts<Node> for IsOwner {
         let Some(token) = node.config().api_token.as_deref() else {
             return Ok(IsOwner(None));
         };
-        let from_cookie = parts
-            .headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|kv| kv.trim().split_once('='))
-            .any(|(k, v)| k == TOKEN_COOKIE && v == token);
+        let from_cookie = CookieJar::from_headers(&parts.headers)
+            .get(TOKEN_COOKIE)
+            .is_some_and(|c| c.value() == token);
         Ok(IsOwner(from_cookie.then_some(Owner { _proven: () })))
     }
 }

@@ -6,7 +6,6 @@ use std::fmt::Write;
 
 use ferrochain_core::Height;
 
-use crate::ui::escape;
 use crate::ui::tree::Tree;
 use crate::views::leading_zero_bits;
 use ferrochain_node::node::Node;
@@ -260,8 +259,8 @@ pub fn draw_tree(tree: &Tree) -> String {
              <text class=\"blk-label\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text></a>",
             x + BW / 2.0,
             y + BH / 2.0 + 4.0,
-            escape(&b.hash[b.hash.len().saturating_sub(6)..]),
-            hash = escape(&b.hash),
+            minijinja::HtmlEscape(&b.hash[b.hash.len().saturating_sub(6)..]),
+            hash = minijinja::HtmlEscape(&b.hash),
             height = b.height,
         );
     }

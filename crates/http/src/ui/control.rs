@@ -9,8 +9,9 @@
 use std::collections::BTreeMap;
 
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use minijinja::{Value, context};
 
 use ferrochain_core::PubkeyHash;
@@ -336,10 +337,9 @@ pub async fn token(State(node): State<Node>, form: FormData) -> Result<Response,
             "that is not this node's API token (the --api-token it was started with)",
         ));
     }
-    let cookie = format!("{TOKEN_COOKIE}={expected}; Path=/; HttpOnly; SameSite=Strict");
-    let mut response = Redirect::to(&next).into_response();
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().insert(header::SET_COOKIE, value);
-    }
-    Ok(response)
+    let cookie = Cookie::build((TOKEN_COOKIE, expected.to_string()))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict);
+    Ok((CookieJar::new().add(cookie), Redirect::to(&next)).into_response())
 }
