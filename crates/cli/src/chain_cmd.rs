@@ -161,14 +161,10 @@ fn verify(store: &StoreArgs, out: &mut String) -> anyhow::Result<()> {
     let bar = progress_bar(tip.height.0, "verifying");
     let started = std::time::Instant::now();
     let mut verified = 0;
-    let result = ops::verify(
-        chain.state(),
-        ferrochain_node::node::now_ms(),
-        &mut |done, _| {
-            verified = done;
-            bar.set_position(done);
-        },
-    );
+    let result = ops::verify(chain.state(), ferrochain_node::now_ms(), &mut |done, _| {
+        verified = done;
+        bar.set_position(done);
+    });
     bar.finish_and_clear();
     let report = result.map_err(|e| match &e {
         VerifyError::Invalid { height, .. } | VerifyError::Missing(height) => {

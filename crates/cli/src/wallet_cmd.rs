@@ -166,7 +166,7 @@ fn write_new(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    ferrochain_node::files::write_atomically(path, bytes)
+    ferrochain_node::write_atomically(path, bytes)
         .with_context(|| format!("writing {}", path.display()))
 }
 
@@ -191,7 +191,7 @@ fn save(wallet: &Wallet, password: &str, path: &Path) -> anyhow::Result<()> {
     let file = wallet.lock(
         password,
         KdfParams::pbkdf2_default(),
-        ferrochain_node::node::now_ms(),
+        ferrochain_node::now_ms(),
         &mut rand::rng(),
     )?;
     write_new(path, &file.to_json_bytes())
@@ -489,7 +489,7 @@ pub fn run(args: &WalletArgs) -> anyhow::Result<String> {
             let tx = build_record(
                 account.signing_key(),
                 content.clone().into_bytes(),
-                ferrochain_node::node::now_ms(),
+                ferrochain_node::now_ms(),
                 &net,
             )?;
             let txid = submit(&client, &tx)?;

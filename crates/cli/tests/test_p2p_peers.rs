@@ -105,7 +105,7 @@ async fn honest(dir: &TempDir) -> (Served, ChainBuilder) {
     let network = Network::new(spec).unwrap();
     let mut chain = ChainBuilder::new(network);
     let owner = key().public_key().pubkey_hash();
-    let start = ferrochain_node::node::now_ms() - 10_000;
+    let start = ferrochain_node::now_ms() - 10_000;
     for i in 0..5u64 {
         let mut exclude = Vec::new();
         let txs = if i == 0 {
@@ -359,7 +359,7 @@ async fn every_kind_of_invalid_data_is_refused_scored_and_banned() {
     let tip = TipInfo::of(&h.node);
     assert_eq!(tip.height, 5);
     let tip_header = chain.tip().header;
-    let now = ferrochain_node::node::now_ms();
+    let now = ferrochain_node::now_ms();
     let owner = key().public_key().pubkey_hash();
 
     // Bad proof of work: the second header's hash is above its target.
@@ -632,10 +632,7 @@ async fn peers_and_bans_survive_a_restart() {
     assert_eq!(status, 200, "{ban}");
     assert_eq!(ban["url"], "http://127.0.0.1:1");
     a.stop().await;
-    let file = dir_a
-        .path()
-        .join("data")
-        .join(ferrochain_node::peers::PEERS_FILE);
+    let file = dir_a.path().join("data").join(ferrochain_node::PEERS_FILE);
     let saved: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     assert_eq!(saved["peers"], json!([b.url]));
 

@@ -54,7 +54,7 @@ fn main() {
     let key = SigningKey::from_secret_bytes([42; 32]);
     let owner = key.public_key().pubkey_hash();
     let mut chain = ChainBuilder::new(network.clone());
-    let now = ferrochain_node::node::now_ms();
+    let now = ferrochain_node::now_ms();
     let first = now - (blocks_wanted as u64 + 1) * 1000;
     let mut rng = rand::rng();
     for i in 0..blocks_wanted {

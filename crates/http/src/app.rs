@@ -11,7 +11,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::error::ApiError;
 use crate::{metrics, p2p, seed, ui, v1};
-use ferrochain_node::node::Node;
+use ferrochain_node::Node;
 
 /// The whole HTTP application for `node`.
 pub fn app(node: Node) -> Router {

@@ -22,7 +22,6 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 use crate::extract::{Body, Owner};
-use ferrochain_node::node::{Node, NodeError};
 use ferrochain_node::p2p::client::PeerClient;
 use ferrochain_node::p2p::wire::{
     BanRequest, BlocksGetRequest, BlocksQuery, BlocksResponse, Handshake, HeadersQuery,
@@ -33,7 +32,8 @@ use ferrochain_node::p2p::{
     MAX_BLOCKS_PER_RESPONSE, MAX_BLOCKS_RESPONSE_BYTES, MAX_HEADERS_PER_RESPONSE,
     MAX_LOCATOR_HASHES, MAX_TXS_PER_ANNOUNCEMENT, PeerError, SCORE_INVALID, attributable, own_url,
 };
-use ferrochain_node::peers::{BAN_DURATION_MS, Item, MAX_PEERS, normalize_url};
+use ferrochain_node::{BAN_DURATION_MS, Item, MAX_PEERS, normalize_url};
+use ferrochain_node::{Node, NodeError};
 
 /// How long the handshake route waits for the caller's own URL to answer before giving up on adding it.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -483,7 +483,7 @@ async fn ban(
     State(node): State<Node>,
     _owner: Owner,
     Body(req): Body<BanRequest>,
-) -> Result<Json<ferrochain_node::peers::Ban>, ApiError> {
+) -> Result<Json<ferrochain_node::Ban>, ApiError> {
     let url = peer_url(&req.url)?;
     let duration = req
         .seconds

@@ -100,7 +100,7 @@ mod view;
 use axum::Router;
 use axum::routing::{get, post};
 
-use ferrochain_node::node::Node;
+use ferrochain_node::Node;
 
 /// The seed-compatible routes of the module table.
 pub fn router() -> Router<Node> {

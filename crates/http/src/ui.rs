@@ -58,7 +58,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use crate::auth::IsOwner;
 use crate::error::ApiError;
-use ferrochain_node::node::Node;
+use ferrochain_node::Node;
 
 /// The page script: live updates, in-page Merkle verification, tamper sandbox, proof-of-work demo.
 pub const ASSET_JS: &str = include_str!("ui/static/app.js");
@@ -257,8 +257,8 @@ impl From<ApiError> for UiError {
     }
 }
 
-impl From<ferrochain_node::node::NodeError> for UiError {
-    fn from(e: ferrochain_node::node::NodeError) -> UiError {
+impl From<ferrochain_node::NodeError> for UiError {
+    fn from(e: ferrochain_node::NodeError) -> UiError {
         UiError::from(ApiError::from(e))
     }
 }

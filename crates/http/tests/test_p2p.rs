@@ -373,7 +373,7 @@ fn header_after_genesis(with_pow: bool) -> Header {
         height: Height(1),
         prev_hash: network.genesis_hash(),
         merkle_root: MerkleNode::ZERO,
-        time_ms: ferrochain_node::node::now_ms(),
+        time_ms: ferrochain_node::now_ms(),
         bits: network.spec().initial_bits,
         nonce: 0,
     };

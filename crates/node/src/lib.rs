@@ -5,29 +5,43 @@
 //! The HTTP surfaces (REST API, seed routes, peer routes, web UI, `/metrics`) live in `ferrochain-http`, which
 //! calls this crate; this crate never calls it.
 //!
-//! # Layout
-//! - [`config`]: every setting with its default and meaning (file, environment, flags).
-//! - [`node`]: [`Node`], the shared handle, and the operations every surface uses.
-//! - [`miner`]: block templates and the multi-threaded midstate nonce search; continuous mining.
-//! - [`events`]: new blocks, transactions and reorgs, broadcast to streams and peers.
-//! - [`peers`]: the peer manager's book: known peers, back-off, scores, bans, `peers.json`.
-//! - [`metrics`]: Prometheus metrics: height, peers, mempool, hash rate, validation, sync and HTTP timings.
-//! - [`embed`]: a chain inside another Rust program — open on a store, wallets, send, mine, balances, blocks.
+//! The public API is the list of re-exports below plus two modules: [`embed`] (a chain inside another program)
+//! and [`p2p`] (the peer protocol: messages, client, sync). Everything else is private to the crate.
+//!
+//! # Layout (bottom to top; a module imports only modules below it)
+//! - `config` ([`Config`], [`load_network`]), `events` ([`Event`]), `files`, `error` ([`ErrorCode`]),
+//!   `metrics` ([`Metrics`]): the bottom.
+//! - `miner` ([`Miner`]): block templates and the multi-threaded midstate nonce search on a chain state;
+//!   continuous mining.
+//! - `peers` ([`Peers`]): the peer manager's book: known peers, back-off, scores, bans, `peers.json`.
+//! - [`embed`]: open a chain on a store, wallets, send, mine, balances, blocks — no runtime, no HTTP.
+//! - `node` ([`Node`], [`OpenError`], [`NodeError`]): the shared handle — chain state, node-held keys, miner,
+//!   peers, events, metrics — and its blocking operations.
 //! - [`p2p`]: the peer-to-peer protocol: handshake, headers-first sync, relay, the network task.
+//! - `service` (methods on [`Node`]): the operations every surface calls — mine blocks, accept a transaction
+//!   or block, pay from a held key, sign a record, create a held address, mining control, peer operations.
 
-pub mod config;
+mod config;
 pub mod embed;
-pub mod error;
-pub mod events;
-pub mod files;
-pub mod metrics;
-pub mod miner;
-pub mod node;
+mod error;
+mod events;
+mod files;
+mod metrics;
+mod miner;
+mod node;
 pub mod p2p;
-pub mod peers;
-pub mod service;
+mod peers;
+mod service;
 
 pub use config::{Config, NetworkError, load_network};
 pub use error::ErrorCode;
-pub use metrics::Metrics;
-pub use node::{Node, NodeError, OpenError};
+pub use events::Event;
+pub use files::write_atomically;
+pub use metrics::{Gauges, Metrics};
+pub use miner::{CHUNK, MineError, Miner, NONCE_LIMIT, block_template};
+pub use node::{Node, NodeError, OpenError, now_ms};
+pub use peers::{
+    BAN_DURATION_MS, BAN_THRESHOLD, Ban, Item, MAX_PEERS, PEERS_FILE, PeerInfo, Peers,
+    normalize_url,
+};
+pub use service::{Background, MAX_MINE_BLOCKS};

@@ -27,7 +27,7 @@ fn mined_blocks_connect_and_pay_subsidy_plus_fees() {
         b1.transactions[0].outputs[0].amount,
         Amount::parse_units("10", 8).unwrap()
     );
-    assert!(b1.header.nonce < ferrochain_node::miner::NONCE_LIMIT);
+    assert!(b1.header.nonce < ferrochain_node::NONCE_LIMIT);
     // A transfer with a fee, from the node-held miner key, is mined into the next block with its fee.
     let to = node
         .network()

@@ -336,7 +336,7 @@ pub fn build_chain(network: &Network, blocks: usize, txs_per_block: usize) -> Ve
     let owner = key.public_key().pubkey_hash();
     let someone = PubkeyHash::from_bytes([9; 20]);
     let mut chain = ChainBuilder::new(network.clone());
-    let now = ferrochain_node::node::now_ms();
+    let now = ferrochain_node::now_ms();
     let start = now - (blocks as u64 + 1) * 1000;
     for i in 0..blocks {
         let mut exclude = Vec::new();

@@ -12,7 +12,7 @@ use super::request::{Failure, Fields, Style, answer, require_owner, require_owne
 use super::view;
 use crate::error::ApiError;
 use crate::extract::{Body, Owner};
-use ferrochain_node::node::Node;
+use ferrochain_node::Node;
 use ferrochain_node::p2p::PeerError;
 
 /// Most nodes one registration request may name (each costs a handshake).

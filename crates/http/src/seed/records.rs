@@ -18,7 +18,7 @@ use super::request::{
 use super::view;
 use crate::error::ApiError;
 use crate::extract::{Body, Owner};
-use ferrochain_node::node::{Node, NodeError};
+use ferrochain_node::{Node, NodeError};
 
 /// The file `/save` writes in the data directory (the `chain export` format of `ferrochain_state::ops`).
 pub const SAVE_FILE: &str = "chain-export.fcblocks";

@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use crate::error::ApiError;
 use crate::extract::{Body, Owner};
-use ferrochain_node::node::{Node, NodeError};
+use ferrochain_node::{Node, NodeError};
 
 /// How a seed system answered errors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

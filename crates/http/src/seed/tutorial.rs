@@ -22,7 +22,7 @@ use super::request::{
 use super::view;
 use crate::error::ApiError;
 use crate::extract::{Body, Owner};
-use ferrochain_node::node::{Node, NodeError};
+use ferrochain_node::{Node, NodeError};
 
 /// How many transactions made by `/client/generate/transaction` the node remembers, so that B's original front
 /// end can submit one by its form fields and signature.

@@ -17,7 +17,7 @@ use super::tutorial::mine_to;
 use super::view;
 use crate::error::ApiError;
 use crate::extract::{Body, Owner};
-use ferrochain_node::node::Node;
+use ferrochain_node::Node;
 
 /// Pending transactions `/api/mine_block` takes when the request names no `txAmount` (D's default).
 pub const DEFAULT_TX_AMOUNT: u64 = 5;

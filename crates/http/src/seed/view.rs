@@ -6,7 +6,7 @@ use ferrochain_state::MempoolEntry;
 use serde_json::{Map, Value, json};
 
 use super::request::Failure;
-use ferrochain_node::node::{Node, NodeError};
+use ferrochain_node::{Node, NodeError};
 
 /// An amount in whole units as a JSON number: an integer when whole, else the decimal (`0.5`).
 pub(super) fn units(amount: Amount, decimals: u8) -> Value {

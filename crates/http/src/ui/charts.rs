@@ -8,7 +8,7 @@ use ferrochain_core::Height;
 
 use crate::ui::tree::Tree;
 use crate::views::leading_zero_bits;
-use ferrochain_node::node::Node;
+use ferrochain_node::Node;
 
 /// One block of the chart: height, seconds since its parent, leading zero bits of its target.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -15,14 +15,14 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use minijinja::{Value, context};
 
 use ferrochain_core::PubkeyHash;
-use ferrochain_node::node::Node;
+use ferrochain_node::Node;
 
 use crate::error::ApiError;
 use crate::parse::parse_address;
 use crate::ui::forms::{FieldErrors, FormData, UiQuery};
 use crate::ui::{IsOwner, Page, TOKEN_COOKIE, UiError, blocking, charts, respond, tree, v};
 use crate::views::MinerView;
-use ferrochain_node::peers::normalize_url;
+use ferrochain_node::normalize_url;
 
 /// Most blocks the "mine now" form mines at once.
 pub const MAX_UI_MINE: u32 = 10;

@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::read::{self, BlocksQuery, PageQuery, UtxoQuery};
 use crate::ui::forms::UiQuery;
 use crate::ui::{IsOwner, Page, UiError, blocking, charts, fragment, respond, v};
-use ferrochain_node::node::Node;
+use ferrochain_node::Node;
 
 /// Blocks per page of the block list.
 pub const BLOCKS_PER_PAGE: u64 = 20;

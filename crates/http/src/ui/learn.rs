@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::ui::{IsOwner, Page, UiError, blocking, respond, v};
 use crate::views::leading_zero_bits;
-use ferrochain_node::node::Node;
+use ferrochain_node::Node;
 
 /// Blocks given to the tamper sandbox.
 pub const SANDBOX_BLOCKS: u64 = 6;

@@ -14,7 +14,7 @@ use serde::Serialize;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::ui::{format_bytes, format_rate, format_time_ms, short};
-use ferrochain_node::node::Node;
+use ferrochain_node::Node;
 
 /// How often the figures are sent when nothing happens (the hash rate changes all the time).
 pub const TICK: Duration = Duration::from_secs(2);
@@ -81,7 +81,7 @@ pub async fn snapshot(node: &Node, reason: &'static str) -> Result<LiveStatus, c
 
 struct Live {
     node: Node,
-    events: tokio::sync::broadcast::Receiver<ferrochain_node::events::Event>,
+    events: tokio::sync::broadcast::Receiver<ferrochain_node::Event>,
     closing: tokio::sync::watch::Receiver<bool>,
     tick: tokio::time::Interval,
     started: bool,

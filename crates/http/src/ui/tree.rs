@@ -15,7 +15,7 @@ use ferrochain_state::sqlite::SqliteStore;
 use ferrochain_state::store::HeaderRecord;
 use serde::Serialize;
 
-use ferrochain_node::node::Node;
+use ferrochain_node::Node;
 
 /// Heights below the tip the tree shows.
 pub const TREE_WINDOW: u64 = 24;

@@ -33,7 +33,7 @@ use crate::parse::{parse_address, parse_amount};
 use crate::ui::forms::{FieldErrors, FormData, UiQuery};
 use crate::ui::{IsOwner, Page, UiError, blocking, respond, v};
 use crate::views::{AmountView, BalanceView};
-use ferrochain_node::node::{Node, now_ms};
+use ferrochain_node::{Node, now_ms};
 
 /// Shortest password accepted for a new wallet file.
 pub const MIN_PASSWORD_CHARS: usize = 8;

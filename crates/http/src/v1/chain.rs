@@ -21,7 +21,7 @@ use crate::views::{
     AddressView, BlockList, BlockView, ErrorBody, HistoryPage, MempoolView, MerkleProofView,
     NetworkView, Status, TxView, UtxoList,
 };
-use ferrochain_node::node::Node;
+use ferrochain_node::Node;
 
 /// The node's status: tip, difficulty, chain work, mempool, peers, miner.
 #[utoipa::path(

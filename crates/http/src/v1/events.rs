@@ -14,8 +14,8 @@ use futures::{Stream, StreamExt};
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
-use ferrochain_node::events::Event;
-use ferrochain_node::node::Node;
+use ferrochain_node::Event;
+use ferrochain_node::Node;
 
 /// Seconds between keep-alive comments.
 pub const KEEP_ALIVE_SECS: u64 = 15;

@@ -27,7 +27,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::error::ApiError;
 use crate::views;
-use ferrochain_node::node::Node;
+use ferrochain_node::Node;
 
 /// Routes registered in the router, recorded as they are added, so the OpenAPI document can be checked
 /// against them.
@@ -179,7 +179,7 @@ impl utoipa::Modify for SecurityAddon {
         events::events,
         openapi_json,
     ),
-    components(schemas(views::ErrorBody, ferrochain_node::events::Event)),
+    components(schemas(views::ErrorBody, ferrochain_node::Event)),
     modifiers(&SecurityAddon),
     tags(
         (name = "node", description = "status, network rules, the API document"),
