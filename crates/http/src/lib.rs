@@ -17,6 +17,8 @@ pub mod extract;
 mod metrics;
 mod p2p;
 pub mod seed;
+#[cfg(feature = "test-utils")]
+pub mod testing;
 pub mod ui;
 pub mod v1;
 pub mod views;
