@@ -214,7 +214,8 @@ impl TestNode {
         let server = if self.background {
             tokio::spawn(crate::serve(self.node.clone(), listener, shutdown))
         } else {
-            let app = crate::app(self.node.clone()).into_make_service_with_connect_info::<SocketAddr>();
+            let app =
+                crate::app(self.node.clone()).into_make_service_with_connect_info::<SocketAddr>();
             tokio::spawn(async move {
                 axum::serve(listener, app)
                     .with_graceful_shutdown(shutdown)
@@ -234,6 +235,14 @@ impl TestNode {
             .expect("the node is served (TestNode::start or serve)")
     }
 
+    /// The server's socket address (panics if the node is not served).
+    pub fn addr(&self) -> SocketAddr {
+        self.root()
+            .trim_start_matches("http://")
+            .parse()
+            .expect("a socket address")
+    }
+
     /// The base URL of the request helpers: [`root`](TestNode::root) and the builder's base path.
     pub fn url(&self) -> String {
         format!("{}{}", self.root(), self.base_path)
@@ -246,17 +255,19 @@ impl TestNode {
 
     /// Sends a request to `url() + path`; `body` is sent as `application/json` text. Answers the status and
     /// the JSON of the answer (`Null` if it is not JSON).
-    pub async fn call(&self, method: Method, path: &str, body: Option<&str>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&str>,
+    ) -> (StatusCode, Value) {
         let mut req = self.client.request(method, format!("{}{path}", self.url()));
         if let Some(b) = body {
             req = req
                 .header("content-type", "application/json")
                 .body(b.to_string());
         }
-        let resp = req
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{path}: {e}"));
+        let resp = req.send().await.unwrap_or_else(|e| panic!("{path}: {e}"));
         let status = StatusCode::from_u16(resp.status().as_u16()).expect("a status code");
         let text = resp.text().await.expect("an answer body");
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))

@@ -2,7 +2,6 @@
 //! height, mempool, miner, block validation timings and per-route HTTP latencies say what happened.
 #![allow(clippy::unwrap_used)]
 
-
 use ferrochain_http::testing::TestNode;
 use prometheus_parse::{Sample, Scrape, Value};
 use serde_json::{Value as Json, json};

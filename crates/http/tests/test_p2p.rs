@@ -20,10 +20,10 @@ use ferrochain_core::{
     Block, BlockHash, ChainSpec, Encode, Header, Height, MerkleNode, Network, PubkeyHash,
     Transaction, Work,
 };
-use ferrochain_node::p2p::wire::{BlocksResponse, Handshake, HeadersResponse, TipInfo};
-use ferrochain_node::p2p::{self, PeerError};
 use ferrochain_http::testing::TestNode;
 use ferrochain_node::Node;
+use ferrochain_node::p2p::wire::{BlocksResponse, Handshake, HeadersResponse, TipInfo};
+use ferrochain_node::p2p::{self, PeerError};
 
 /// A node serving the HTTP application only (no network task) on a free port, on `dev` or on the network
 /// of the spec file `network`.
