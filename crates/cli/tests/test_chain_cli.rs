@@ -11,7 +11,9 @@ use ferrochain_core::encode::{Decode, Encode};
 use ferrochain_core::{Amount, Block, Height};
 use ferrochain_node::embed::{Chain, Storage};
 
-const BIN: &str = env!("CARGO_BIN_EXE_ferrochain");
+mod support;
+
+use support::BIN;
 
 fn ferrochain(args: &[&str]) -> Output {
     Command::new(BIN)

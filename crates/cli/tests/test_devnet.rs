@@ -6,42 +6,9 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_ferrochain");
+mod support;
 
-/// A port P such that P, P+1 and P+2 are free on loopback.
-fn free_base_port() -> u16 {
-    for _ in 0..100 {
-        let base = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        if base > 65000 {
-            continue;
-        }
-        let free = (1..3).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok());
-        if free {
-            return base;
-        }
-    }
-    panic!("no three consecutive free ports");
-}
-
-fn get(url: &str) -> Option<serde_json::Value> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let r = reqwest::Client::new()
-            .get(url)
-            .timeout(Duration::from_secs(2))
-            .send()
-            .await
-            .ok()?;
-        r.json().await.ok()
-    })
-}
+use support::{BIN, free_base_port, get_blocking as get};
 
 fn peers(url: &str) -> Vec<String> {
     get(&format!("{url}/p2p/v1/peers"))
@@ -59,7 +26,7 @@ fn peers(url: &str) -> Vec<String> {
 #[test]
 fn devnet_starts_three_peered_nodes_and_sigterm_stops_them_all() {
     let dir = tempfile::tempdir().unwrap();
-    let base = free_base_port();
+    let base = free_base_port(3);
     let mut devnet = Command::new(BIN)
         .args(["devnet", "--nodes", "3", "--base-port", &base.to_string()])
         .arg("--data-dir")

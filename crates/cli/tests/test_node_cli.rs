@@ -7,27 +7,12 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_ferrochain");
+mod support;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use support::{BIN, free_port, get_blocking, url_of};
 
 fn status(port: u16) -> Option<serde_json::Value> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let r = reqwest::get(format!("http://127.0.0.1:{port}/api/v1/status"))
-            .await
-            .ok()?;
-        r.json().await.ok()
-    })
+    get_blocking(&format!("{}/api/v1/status", url_of(port)))
 }
 
 fn wait_up(port: u16) -> serde_json::Value {

@@ -13,15 +13,15 @@
 //! (`FERROCHAIN_P2P_TARGET_PEERS=0`) where a topology must stay as built.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod net_support;
+mod support;
 
 use std::time::{Duration, Instant};
 
 use ferrochain_core::{Network, PubkeyHash};
-use net_support::{
+use serde_json::{Value, json};
+use support::{
     NodeProc, build_chain, easy_spec, free_ports, prefill, url_of, wait_for, write_spec,
 };
-use serde_json::{Value, json};
 
 /// One network test at a time.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -35,7 +35,7 @@ fn someone() -> String {
 
 /// The entry of `peer` in `node`'s peer list.
 async fn peer_entry(node: &NodeProc, peer: &str) -> Value {
-    let peers = node.get("/p2p/v1/peers").await;
+    let peers = node.get_json("/p2p/v1/peers").await;
     peers["peers"]
         .as_array()
         .unwrap()

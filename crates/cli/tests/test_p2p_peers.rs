@@ -10,7 +10,7 @@
 //! - peers and bans survive a restart (`peers.json`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod net_support;
+mod support;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -21,85 +21,42 @@ use std::time::{Duration, Instant};
 use axum::extract::{RawQuery, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use ferrochain_core::builder::{ChainBuilder, mine};
+use ferrochain_core::builder::ChainBuilder;
 use ferrochain_core::check::check_header;
-use ferrochain_core::crypto::SigningKey;
-use ferrochain_core::merkle::merkle_root;
+use ferrochain_core::testing::{chain_key as key, headers_after, seal, someone};
 use ferrochain_core::{
-    Amount, Block, BlockHash, Encode, Header, Height, MerkleNode, Network, PubkeyHash, Transaction,
-    Work,
+    Amount, Block, BlockHash, Encode, Header, Height, Network, PubkeyHash, Transaction, Work,
 };
+use ferrochain_http::testing::TestNode;
 use ferrochain_node::p2p::wire::{BlocksResponse, Handshake, HeadersResponse, TipInfo};
 use ferrochain_node::p2p::{self, PeerError};
-use ferrochain_node::{Config, Node};
-use net_support::{easy_spec, wait_for, write_spec};
 use serde_json::{Value, json};
+use support::{easy_spec, wait_for, write_spec};
 use tempfile::TempDir;
-
-/// A node served in-process with its network task, until the test ends or [`Served::stop`].
-struct Served {
-    node: Node,
-    url: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<Result<(), ferrochain_http::ServeError>>,
-}
-
-impl Served {
-    async fn start(config: Config, listener: tokio::net::TcpListener) -> Served {
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let node = tokio::task::spawn_blocking(move || Node::open(config))
-            .await
-            .unwrap()
-            .unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(ferrochain_http::serve(node.clone(), listener, async move {
-            let _ = stopped.await;
-        }));
-        Served {
-            node,
-            url,
-            stop: Some(stop),
-            task,
-        }
-    }
-
-    /// Shuts the node down as Ctrl-C would and waits for it.
-    async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        (&mut self.task).await.unwrap().unwrap();
-    }
-}
 
 async fn listener() -> tokio::net::TcpListener {
     tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()
 }
 
-fn config(dir: &TempDir, network: &std::path::Path, addr: SocketAddr) -> Config {
-    Config {
-        listen: addr,
-        data_dir: dir.path().join("data"),
-        network: network.display().to_string(),
-        miner_address: Some(Network::dev().address(&PubkeyHash::from_bytes([7; 20]))),
-        mine_threads: 1,
-        public_url: Some(format!("http://{addr}")),
-        ..Config::default()
+/// A node on the network of the spec file `network` with its data in `dir`, served in-process with its
+/// network task on `listen` (default: a free port), until the test ends or [`TestNode::stop`].
+async fn served(dir: &TempDir, network: &std::path::Path, listen: Option<SocketAddr>) -> TestNode {
+    let network = network.display().to_string();
+    let mut builder = TestNode::builder()
+        .data_dir(dir.path().join("data"))
+        .config(move |c| {
+            c.network = network;
+            c.miner_address = Some(Network::dev().address(&PubkeyHash::from_bytes([7; 20])));
+        });
+    if let Some(addr) = listen {
+        builder = builder.listen(addr);
     }
-}
-
-/// The key the test chain pays its rewards to (and spends from).
-fn key() -> SigningKey {
-    SigningKey::from_secret_bytes([42; 32])
-}
-
-fn someone() -> PubkeyHash {
-    PubkeyHash::from_bytes([9; 20])
+    builder.start().await
 }
 
 /// An easy-chain node with five blocks (rewards to [`key`], a payment in each after the first), served
 /// in-process; also the chain as a builder, to make blocks on its tip.
-async fn honest(dir: &TempDir) -> (Served, ChainBuilder) {
+async fn honest(dir: &TempDir) -> (TestNode, ChainBuilder) {
     let spec = easy_spec();
     let path = write_spec(dir.path(), &spec);
     let network = Network::new(spec).unwrap();
@@ -128,42 +85,11 @@ async fn honest(dir: &TempDir) -> (Served, ChainBuilder) {
             .mine_block(txs, owner, start + i * 1000, &mut rand::rng())
             .unwrap();
     }
-    let l = listener().await;
-    let served = Served::start(config(dir, &path, l.local_addr().unwrap()), l).await;
+    let served = served(dir, &path, None).await;
     for block in &chain.blocks()[1..] {
         served.node.submit_block(block.clone()).unwrap();
     }
     (served, chain)
-}
-
-/// Recomputes a block's Merkle root and mines its header again.
-fn seal(mut block: Block) -> Block {
-    let txids: Vec<_> = block.transactions.iter().map(Transaction::txid).collect();
-    block.header.merkle_root = merkle_root(&txids);
-    assert!(mine(&mut block.header));
-    block
-}
-
-/// `n` headers with proof of work after `parent` (`hash`), one second apart from `time_ms`, with any Merkle
-/// root (no bodies exist for them).
-fn headers_after(parent: &Header, hash: BlockHash, n: usize, time_ms: u64) -> Vec<Header> {
-    let mut out: Vec<Header> = Vec::with_capacity(n);
-    let mut prev = (hash, *parent);
-    for i in 0..n {
-        let mut h = Header {
-            version: 1,
-            height: Height(prev.1.height.0 + 1),
-            prev_hash: prev.0,
-            merkle_root: MerkleNode::ZERO,
-            time_ms: time_ms + i as u64,
-            bits: parent.bits,
-            nonce: 0,
-        };
-        assert!(mine(&mut h));
-        prev = (h.hash(), h);
-        out.push(h);
-    }
-    out
 }
 
 /// How a fake peer answers `POST /p2p/v1/blocks/get`.
@@ -308,7 +234,7 @@ async fn post_json(url: &str, body: &Value) -> (u16, Value) {
 
 /// Asserts that `url` is banned by `node` for a reason containing `why`, that its announcements and
 /// handshakes are refused with 403, and that it is no longer a peer.
-async fn assert_banned(h: &Served, url: &str, why: &str) {
+async fn assert_banned(h: &TestNode, url: &str, why: &str) {
     let ban = h
         .node
         .peers()
@@ -321,7 +247,7 @@ async fn assert_banned(h: &Served, url: &str, why: &str) {
     );
     assert!(!h.node.peers().contains(url));
     let (status, answer) = post_json(
-        &format!("{}/p2p/v1/blocks", h.url),
+        &format!("{}/p2p/v1/blocks", h.root()),
         &json!({"hex": "00", "from": url}),
     )
     .await;
@@ -332,7 +258,7 @@ async fn assert_banned(h: &Served, url: &str, why: &str) {
     let mut hello = Handshake::of(&h.node, Some(url.to_string()));
     hello.agent = "fake/0".into();
     let (status, _) = post_json(
-        &format!("{}/p2p/v1/handshake", h.url),
+        &format!("{}/p2p/v1/handshake", h.root()),
         &serde_json::to_value(&hello).unwrap(),
     )
     .await;
@@ -344,7 +270,7 @@ async fn assert_banned(h: &Served, url: &str, why: &str) {
 }
 
 /// Registers a fake peer, syncs from it and expects the sync to fail with invalid data.
-async fn sync_refused(h: &Served, url: &str) -> PeerError {
+async fn sync_refused(h: &TestNode, url: &str) -> PeerError {
     p2p::register_peer(&h.node, url).await.unwrap();
     let err = p2p::sync_with(&h.node, url).await.unwrap_err();
     assert!(err.is_misbehaviour(), "{err:?}");
@@ -457,7 +383,7 @@ async fn every_kind_of_invalid_data_is_refused_scored_and_banned() {
         let (url, _) = fake(&network, Vec::new(), Bodies::Empty, "1").await;
         p2p::register_peer(&h.node, &url).await.unwrap();
         let (status, answer) = post_json(
-            &format!("{}/p2p/v1/blocks", h.url),
+            &format!("{}/p2p/v1/blocks", h.root()),
             &json!({"hex": block, "from": url}),
         )
         .await;
@@ -487,7 +413,7 @@ async fn every_kind_of_invalid_data_is_refused_scored_and_banned() {
     let (url, _) = fake(&network, Vec::new(), Bodies::Empty, "1").await;
     p2p::register_peer(&h.node, &url).await.unwrap();
     let (status, answer) = post_json(
-        &format!("{}/p2p/v1/txs", h.url),
+        &format!("{}/p2p/v1/txs", h.root()),
         &json!({"hex": hex::encode(forged.to_bytes()), "from": url}),
     )
     .await;
@@ -507,7 +433,7 @@ async fn every_kind_of_invalid_data_is_refused_scored_and_banned() {
     orphan.header.prev_hash = BlockHash::hash(b"somewhere else");
     let orphan = seal(orphan);
     let (status, answer) = post_json(
-        &format!("{}/p2p/v1/blocks", h.url),
+        &format!("{}/p2p/v1/blocks", h.root()),
         &json!({"hex": hex::encode(orphan.to_bytes()), "from": url}),
     )
     .await;
@@ -524,7 +450,7 @@ async fn every_kind_of_invalid_data_is_refused_scored_and_banned() {
 
     // The honest node's chain is unchanged, every fake is listed as banned, and it keeps serving.
     assert_eq!(TipInfo::of(&h.node), tip);
-    let listed: Value = reqwest::get(format!("{}/p2p/v1/peers", h.url))
+    let listed: Value = reqwest::get(format!("{}/p2p/v1/peers", h.root()))
         .await
         .unwrap()
         .json()
@@ -535,7 +461,7 @@ async fn every_kind_of_invalid_data_is_refused_scored_and_banned() {
         eprintln!("banned {}: {}", b["url"], b["reason"]);
     }
     assert!(listed["peers"].as_array().unwrap().is_empty(), "{listed}");
-    let status: Value = reqwest::get(format!("{}/api/v1/status", h.url))
+    let status: Value = reqwest::get(format!("{}/api/v1/status", h.root()))
         .await
         .unwrap()
         .json()
@@ -556,10 +482,9 @@ async fn a_silent_peer_and_a_dead_peer_hold_up_neither_the_api_nor_the_miner_nor
     let dir_a = tempfile::tempdir().unwrap();
     let dir_b = tempfile::tempdir().unwrap();
     let spec = write_spec(dir_a.path(), &easy_spec());
-    let (la, lb) = (listener().await, listener().await);
-    let a = Served::start(config(&dir_a, &spec, la.local_addr().unwrap()), la).await;
-    let b = Served::start(config(&dir_b, &spec, lb.local_addr().unwrap()), lb).await;
-    p2p::register_peer(&a.node, &b.url).await.unwrap();
+    let a = served(&dir_a, &spec, None).await;
+    let b = served(&dir_b, &spec, None).await;
+    p2p::register_peer(&a.node, b.root()).await.unwrap();
     // A peer that accepts connections and never answers, and one that is down.
     let silent = listener().await;
     let silent_url = format!("http://{}", silent.local_addr().unwrap());
@@ -574,7 +499,7 @@ async fn a_silent_peer_and_a_dead_peer_hold_up_neither_the_api_nor_the_miner_nor
     for i in 0..5 {
         let started = Instant::now();
         let mined: Value = client
-            .post(format!("{}/api/v1/mine", a.url))
+            .post(format!("{}/api/v1/mine", a.root()))
             .json(&json!({}))
             .send()
             .await
@@ -584,7 +509,7 @@ async fn a_silent_peer_and_a_dead_peer_hold_up_neither_the_api_nor_the_miner_nor
             .unwrap();
         let hash = mined["blocks"][0]["hash"].as_str().unwrap().to_string();
         let status: Value = client
-            .get(format!("{}/api/v1/status", a.url))
+            .get(format!("{}/api/v1/status", a.root()))
             .send()
             .await
             .unwrap()
@@ -618,14 +543,13 @@ async fn peers_and_bans_survive_a_restart() {
     let dir_a = tempfile::tempdir().unwrap();
     let dir_b = tempfile::tempdir().unwrap();
     let spec = write_spec(dir_a.path(), &easy_spec());
-    let (la, lb) = (listener().await, listener().await);
-    let addr = la.local_addr().unwrap();
-    let a = Served::start(config(&dir_a, &spec, addr), la).await;
-    let b = Served::start(config(&dir_b, &spec, lb.local_addr().unwrap()), lb).await;
-    p2p::register_peer(&a.node, &b.url).await.unwrap();
+    let a = served(&dir_a, &spec, None).await;
+    let addr = a.addr();
+    let b = served(&dir_b, &spec, None).await;
+    p2p::register_peer(&a.node, b.root()).await.unwrap();
     // The owner bans a URL through the API (loopback is the owner).
     let (status, ban) = post_json(
-        &format!("{}/p2p/v1/peers/ban", a.url),
+        &format!("{}/p2p/v1/peers/ban", a.root()),
         &json!({"url": "127.0.0.1:1", "seconds": 600, "reason": "testing bans"}),
     )
     .await;
@@ -634,23 +558,22 @@ async fn peers_and_bans_survive_a_restart() {
     a.stop().await;
     let file = dir_a.path().join("data").join(ferrochain_node::PEERS_FILE);
     let saved: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
-    assert_eq!(saved["peers"], json!([b.url]));
+    assert_eq!(saved["peers"], json!([b.root()]));
 
     // Restarted on the same data directory (without --peer), it knows B and the ban, and introduces itself
     // to B at start.
-    let la = tokio::net::TcpListener::bind(addr).await.unwrap();
-    let a = Served::start(config(&dir_a, &spec, addr), la).await;
-    assert_eq!(a.node.peers().list(), vec![b.url.clone()]);
+    let a = served(&dir_a, &spec, Some(addr)).await;
+    assert_eq!(a.node.peers().list(), vec![b.root().to_string()]);
     assert_eq!(a.node.peers().bans()[0].reason, "testing bans");
     wait_for(
         Duration::from_secs(5),
         "A's handshake with B at start",
-        || async { a.node.peers().get(&b.url)?.handshake_ms.map(|_| ()) },
+        || async { a.node.peers().get(b.root())?.handshake_ms.map(|_| ()) },
     )
     .await;
     // Lifting the ban through the API.
     let (status, answer) = post_json(
-        &format!("{}/p2p/v1/peers/unban", a.url),
+        &format!("{}/p2p/v1/peers/unban", a.root()),
         &json!({"url": "http://127.0.0.1:1", "reconnect": false}),
     )
     .await;

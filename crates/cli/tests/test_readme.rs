@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_ferrochain");
+mod support;
+
+use support::{BIN, free_port};
 
 /// How a README command is run.
 enum How {
@@ -431,14 +433,6 @@ impl Drop for Processes {
             let _ = child.wait();
         }
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The test's world: where commands run, the port map, the variables noted so far.

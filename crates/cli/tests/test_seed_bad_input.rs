@@ -4,7 +4,7 @@
 //! seed shape, and never a 5xx. Then the owner rules, in process, for a client that is not on loopback.
 #![allow(clippy::unwrap_used)]
 
-mod seed_support;
+mod support;
 
 use std::net::SocketAddr;
 
@@ -13,8 +13,8 @@ use axum::extract::ConnectInfo;
 use axum::http::Request;
 use ferrochain_core::{Network, OutPoint, PubkeyHash, SigningKey, Transaction, TxOut, Txid};
 use ferrochain_node::{Config, Node};
-use seed_support::{NodeProcess, Reply};
 use serde_json::{Value, json};
+use support::{NodeProc, Reply};
 use tower::ServiceExt;
 
 /// The error shape a seed route answers in.
@@ -118,7 +118,7 @@ struct Names {
 }
 
 impl Names {
-    async fn of(node: &NodeProcess) -> Names {
+    async fn of(node: &NodeProc) -> Names {
         let miner = node.miner_address().await;
         let other = node.get("/client/wallet/new").await.expect(200).json();
         let typo = {
@@ -247,7 +247,7 @@ fn cases(n: &Names) -> Vec<Case> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_seed_route_answers_bad_input_with_a_4xx_and_a_message() {
-    let node = NodeProcess::start().await;
+    let node = NodeProc::start_temp(&[]).await;
     let cases = cases(&Names::of(&node).await);
     let mut failures = Vec::new();
     for case in &cases {

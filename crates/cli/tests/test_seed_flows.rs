@@ -4,11 +4,11 @@
 //! mining with exact balances. Run `cargo build -p ferrochain` first when testing only this package.
 #![allow(clippy::unwrap_used)]
 
-mod seed_support;
+mod support;
 
 use ferrochain_core::{Block, Decode, Network, SigningKey, Transaction, TxKind};
-use seed_support::NodeProcess;
 use serde_json::{Value, json};
+use support::NodeProc;
 
 fn hashes(chain: &Value) -> Vec<String> {
     chain
@@ -21,7 +21,7 @@ fn hashes(chain: &Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_tutorial_flow_mine_pay_chain_register_resolve() {
-    let a = NodeProcess::start().await;
+    let a = NodeProc::start_temp(&[]).await;
     let genesis = Network::dev().genesis_hash().to_string();
 
     // Mined even with no pending transactions: the coinbase only, reward to the node's own address.
@@ -87,7 +87,7 @@ async fn a_tutorial_flow_mine_pay_chain_register_resolve() {
     assert_eq!(page["chain"][0]["hash"], blocks[1]["hash"]);
 
     // A second node mines a longer chain (more work); the first registers it and adopts its chain.
-    let b = NodeProcess::start().await;
+    let b = NodeProc::start_temp(&[]).await;
     for _ in 0..3 {
         b.get("/mine").await.expect(200);
     }
@@ -117,7 +117,7 @@ async fn a_tutorial_flow_mine_pay_chain_register_resolve() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn b_client_wallet_signs_and_the_same_transaction_cannot_spend_twice() {
-    let n = NodeProcess::start().await;
+    let n = NodeProc::start_temp(&[]).await;
     let wallet = n.get("/client/wallet/new").await.expect(200).json();
     assert_eq!(wallet["private_key"].as_str().unwrap().len(), 64);
     assert_eq!(wallet["public_key"].as_str().unwrap().len(), 64);
@@ -261,7 +261,7 @@ async fn b_client_wallet_signs_and_the_same_transaction_cannot_spend_twice() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn c_records_text_mining_registration_add_block_and_save() {
-    let c1 = NodeProcess::start().await;
+    let c1 = NodeProc::start_temp(&[]).await;
     let author = c1.miner_address().await;
 
     // A record signed by a node-held key, and one signed by its author elsewhere.
@@ -327,7 +327,7 @@ async fn c_records_text_mining_registration_add_block_and_save() {
     assert!(contents.contains(&&json!("batch 42 reached the mill")));
 
     // A second node registers with the first and takes its chain.
-    let c2 = NodeProcess::start().await;
+    let c2 = NodeProc::start_temp(&[]).await;
     let r = c2
         .post_json("/register_with", &json!({"node_address": c1.url}))
         .await
@@ -350,7 +350,7 @@ async fn c_records_text_mining_registration_add_block_and_save() {
     assert_eq!(r["length"], 2);
 
     // A block mined elsewhere is validated and added; a tampered one is discarded.
-    let c3 = NodeProcess::start().await;
+    let c3 = NodeProc::start_temp(&[]).await;
     let block = &chain["chain"][1];
     let mut tampered = block["hex"].as_str().unwrap().to_string();
     let last = tampered.pop().unwrap();
@@ -388,7 +388,7 @@ async fn c_records_text_mining_registration_add_block_and_save() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn d_wallets_send_and_mine_block_take_pending_transactions_first_in_first_out() {
-    let d = NodeProcess::start().await;
+    let d = NodeProc::start_temp(&[]).await;
     let new_wallet = || async {
         let r = d.post_empty("/api/new_wallet").await.expect(200).json();
         assert_eq!(r["error"], Value::Null);

@@ -4,82 +4,11 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_ferrochain");
+mod support;
 
-/// A node process, killed when dropped.
-struct NodeProcess {
-    child: Child,
-    url: String,
-}
-
-impl Drop for NodeProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn http(method: &str, url: &str, body: Option<serde_json::Value>) -> (u16, serde_json::Value) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let client = reqwest::Client::new();
-        let req = match method {
-            "POST" => client
-                .post(url)
-                .json(&body.unwrap_or(serde_json::json!({}))),
-            _ => client.get(url),
-        };
-        match req.send().await {
-            Ok(r) => {
-                let status = r.status().as_u16();
-                (status, r.json().await.unwrap_or(serde_json::Value::Null))
-            }
-            Err(_) => (0, serde_json::Value::Null),
-        }
-    })
-}
-
-fn start_node(dir: &Path) -> NodeProcess {
-    let port = free_port();
-    let child = Command::new(BIN)
-        .args([
-            "node",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--mine-threads",
-            "1",
-            "--data-dir",
-        ])
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}");
-    let start = Instant::now();
-    while http("GET", &format!("{url}/api/v1/status"), None).0 != 200 {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "the node did not start"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    NodeProcess { child, url }
-}
+use support::{BIN, NodeProc, free_port};
 
 /// Runs `ferrochain wallet ARGS` in `dir` with the password in the environment.
 fn wallet(dir: &Path, password: &str, args: &[&str]) -> Output {
@@ -120,19 +49,20 @@ fn address_of(new_output: &str) -> String {
         .to_string()
 }
 
-fn mine(node: &NodeProcess, address: &str, blocks: u64) {
-    let (status, body) = http(
-        "POST",
-        &format!("{}/api/v1/mine", node.url),
-        Some(serde_json::json!({"blocks": blocks, "address": address})),
-    );
+async fn mine(node: &NodeProc, address: &str, blocks: u64) {
+    let (status, body) = node
+        .post(
+            "/api/v1/mine",
+            &serde_json::json!({"blocks": blocks, "address": address}),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
 }
 
-#[test]
-fn a_wallet_round_trip_against_a_real_node() {
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wallet_round_trip_against_a_real_node() {
     let dir = tempfile::tempdir().unwrap();
-    let node = start_node(&dir.path().join("node"));
+    let node = NodeProc::start(&dir.path().join("node"), free_port(), &[], &[]).await;
     let n = ["--node", node.url.as_str()];
     let alice_new = ok(&wallet(
         dir.path(),
@@ -190,7 +120,7 @@ fn a_wallet_round_trip_against_a_real_node() {
         );
     }
 
-    mine(&node, &alice, 2);
+    mine(&node, &alice, 2).await;
     let balance = ok(&wallet(
         dir.path(),
         "alice-pw",
@@ -246,7 +176,7 @@ fn a_wallet_round_trip_against_a_real_node() {
         bob_balance.contains("total: 0 FERRO (pending 3.5)"),
         "{bob_balance}"
     );
-    mine(&node, &bob, 1);
+    mine(&node, &bob, 1).await;
     let bob_balance = ok(&wallet(
         dir.path(),
         "bob-pw",

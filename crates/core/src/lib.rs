@@ -51,6 +51,8 @@ pub mod hash;
 pub mod merkle;
 pub mod pow;
 pub mod spec;
+#[cfg(feature = "test-utils")]
+pub mod testing;
 pub mod tx;
 pub mod units;
 pub mod utxo;

@@ -23,6 +23,7 @@ use ferrochain_core::builder::ChainBuilder;
 use ferrochain_core::{
     Amount, Block, ChainSpec, Encode, Network, OutPoint, SigningKey, Target, Transaction, TxOut,
 };
+use ferrochain_http::testing::TestNode;
 use ferrochain_node::{Config, Node};
 use tokio::runtime::Runtime;
 
@@ -39,64 +40,18 @@ const FULL_CHAIN_REQUESTS: usize = 5;
 /// Paged `GET /chain?from=9900&limit=100` requests timed.
 const PAGE_REQUESTS: usize = 50;
 
-/// A node served on loopback until [`Served::stop`].
-struct Served {
-    node: Node,
-    base: String,
-    stop: tokio::sync::oneshot::Sender<()>,
-    server: tokio::task::JoinHandle<Result<(), ferrochain_http::ServeError>>,
-    _dir: tempfile::TempDir,
-}
-
-impl Served {
-    /// Serves `node` (whose data lives in `dir`) on `127.0.0.1:0`.
-    fn start(rt: &Runtime, node: Node, dir: tempfile::TempDir) -> Served {
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("a loopback port is free");
-        let addr = listener
-            .local_addr()
-            .expect("a bound listener has an address");
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = rt.spawn(ferrochain_http::serve(node.clone(), listener, async move {
-            let _ = stopped.await;
-        }));
-        Served {
-            node,
-            base: format!("http://{addr}"),
-            stop,
-            server,
-            _dir: dir,
-        }
-    }
-
-    /// Shuts the server down gracefully and waits for it.
-    fn stop(self, rt: &Runtime) {
-        let _ = self.stop.send(());
-        match rt.block_on(self.server) {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => println!("  (server ended with an error: {e})"),
-            Err(e) => println!("  (server task failed: {e})"),
-        }
-    }
-}
-
 fn cores() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
 }
 
-/// Opens a fresh `dev` node in a new temporary data directory.
-fn dev_node() -> (Node, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let config = Config {
-        data_dir: dir.path().to_path_buf(),
-        network: "dev".into(),
-        mine_threads: cores(),
-        ..Config::default()
-    };
-    (Node::open(config).expect("a dev node opens"), dir)
+/// Opens a fresh `dev` node (one mining thread per core) in a new temporary data directory, unserved.
+fn dev_node(rt: &Runtime) -> TestNode {
+    rt.block_on(TestNode::open(|c| {
+        c.network = "dev".into();
+        c.mine_threads = cores();
+    }))
 }
 
 /// A deterministic key: `tag` tells the bench's key sets apart, `i` the keys within one.
@@ -235,20 +190,20 @@ fn stats(latencies: &[Duration]) -> (f64, f64, f64) {
 /// One submission scenario with `clients` concurrent clients on a fresh node; returns its summary line.
 fn submissions(rt: &Runtime, clients: usize) -> String {
     let setup = Instant::now();
-    let (node, dir) = dev_node();
-    let bodies = prepare_transfers(&node);
-    let served = Served::start(rt, node, dir);
+    let node = dev_node(rt);
+    let bodies = prepare_transfers(&node.node);
+    let served = rt.block_on(node.serve());
     println!(
         "  setup (fund {TRANSFERS} keys, sign {TRANSFERS} transfers): {:.2} s",
         setup.elapsed().as_secs_f64()
     );
     let client = reqwest::Client::new();
-    let url = format!("{}/api/v1/txs", served.base);
+    let url = format!("{}/api/v1/txs", served.root());
     let (outcome, wall) = rt.block_on(async {
         // Open the connections before timing.
         let warm: Vec<_> = (0..clients)
             .map(|_| {
-                let (client, status) = (client.clone(), format!("{}/api/v1/status", served.base));
+                let (client, status) = (client.clone(), format!("{}/api/v1/status", served.root()));
                 tokio::spawn(async move {
                     if let Ok(resp) = client.get(status).send().await {
                         let _ = resp.bytes().await;
@@ -276,7 +231,7 @@ fn submissions(rt: &Runtime, clients: usize) -> String {
     });
     let in_mempool = served.node.state().mempool().len();
     drop(client);
-    served.stop(rt);
+    rt.block_on(served.stop());
     let accepted = outcome.successes;
     let rate = accepted as f64 / wall.as_secs_f64();
     let (mean, median, p95) = stats(&outcome.latencies);
@@ -300,10 +255,9 @@ fn submissions(rt: &Runtime, clients: usize) -> String {
 
 /// `GET /mine` latency on a fresh `dev` node; returns its summary lines.
 fn mine_latency(rt: &Runtime) -> Vec<String> {
-    let (node, dir) = dev_node();
-    let served = Served::start(rt, node, dir);
+    let served = rt.block_on(dev_node(rt).serve());
     let client = reqwest::Client::new();
-    let url = format!("{}/mine", served.base);
+    let url = format!("{}/mine", served.root());
     let hashes_before = served.node.miner().total_hashes();
     let (outcome, wall) = rt.block_on(async {
         let start = Instant::now();
@@ -330,7 +284,7 @@ fn mine_latency(rt: &Runtime) -> Vec<String> {
     let height = served.node.state().tip().height.0;
     let threads = served.node.miner().threads();
     drop(client);
-    served.stop(rt);
+    rt.block_on(served.stop());
     let (mean, median, p95) = stats(&outcome.latencies);
     let expected_hashes = 2f64.powi(16);
     let implied = expected_hashes / (mean / 1e3);
@@ -439,13 +393,21 @@ fn chain_reads(rt: &Runtime) -> Vec<String> {
         "  built {CHAIN_BLOCKS} blocks with ChainBuilder in {:.2} s",
         build.elapsed().as_secs_f64()
     );
-    let config = Config {
-        data_dir: dir.path().join("data"),
-        network: spec_file.display().to_string(),
-        miner_address: Some(net.address(&miner.public_key().pubkey_hash())),
-        ..Config::default()
-    };
-    let node = Node::open(config).expect("the bench chain's node opens");
+    let (network, miner_address) = (
+        spec_file.display().to_string(),
+        net.address(&miner.public_key().pubkey_hash()),
+    );
+    let opened = rt.block_on(
+        TestNode::builder()
+            .data_dir(dir.path().join("data"))
+            .config(move |c| {
+                c.network = network;
+                c.miner_address = Some(miner_address);
+                c.mine_threads = Config::default().mine_threads;
+            })
+            .open(),
+    );
+    let node = &opened.node;
     let submit = Instant::now();
     for block in blocks {
         node.submit_block(block).expect("bench blocks are valid");
@@ -454,11 +416,11 @@ fn chain_reads(rt: &Runtime) -> Vec<String> {
         "  submitted them to the node in {:.2} s (SQLite, synchronous=FULL)",
         submit.elapsed().as_secs_f64()
     );
-    let served = Served::start(rt, node, dir);
+    let served = rt.block_on(opened.serve());
     let client = reqwest::Client::new();
-    let full_url = format!("{}/chain", served.base);
+    let full_url = format!("{}/chain", served.root());
     let page_from = CHAIN_BLOCKS - 100;
-    let page_url = format!("{}/chain?from={page_from}&limit=100", served.base);
+    let page_url = format!("{}/chain?from={page_from}&limit=100", served.root());
     let (full, full_size, page, page_size, length, page_len) = rt.block_on(async {
         // Untimed warm-up, also checking the answer's shape.
         let (mut length, mut page_len) = (0, 0);
@@ -477,7 +439,7 @@ fn chain_reads(rt: &Runtime) -> Vec<String> {
         (full, full_size, page, page_size, length, page_len)
     });
     drop(client);
-    served.stop(rt);
+    rt.block_on(served.stop());
     let mb = full_size as f64 / 1e6;
     let (mean, median, _) = stats(&full.latencies);
     println!(

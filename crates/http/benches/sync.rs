@@ -9,24 +9,21 @@
 
 use std::time::Instant;
 
-use ferrochain_core::builder::ChainBuilder;
-use ferrochain_core::crypto::SigningKey;
-use ferrochain_core::{Amount, ChainSpec, Encode, Network, PubkeyHash, Target};
-use ferrochain_node::{Config, Node, p2p};
+use ferrochain_core::testing::{build_chain, easy_spec, write_spec};
+use ferrochain_core::{ChainSpec, Encode, Network, PubkeyHash};
+use ferrochain_http::testing::TestNode;
+use ferrochain_node::{Config, p2p};
 
 /// Blocks in the chain (`FERROCHAIN_BENCH_BLOCKS` changes it).
 const BLOCKS: usize = 10_000;
 const TXS_PER_BLOCK: usize = 2;
 
-fn config(dir: &std::path::Path, network: &std::path::Path, addr: std::net::SocketAddr) -> Config {
-    Config {
-        listen: addr,
-        public_url: Some(format!("http://{addr}")),
-        data_dir: dir.to_path_buf(),
-        network: network.display().to_string(),
-        miner_address: Some(Network::dev().address(&PubkeyHash::from_bytes([7; 20]))),
-        mine_threads: 1,
-        ..Config::default()
+/// The bench chain's network file and a miner address on it (no node-held keys off `dev`).
+fn on_network(network: &std::path::Path) -> impl FnOnce(&mut Config) + Send + 'static {
+    let network = network.display().to_string();
+    move |c| {
+        c.network = network;
+        c.miner_address = Some(Network::dev().address(&PubkeyHash::from_bytes([7; 20])));
     }
 }
 
@@ -41,45 +38,20 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let spec = ChainSpec {
         name: "bench-sync".into(),
-        initial_bits: Target::from_leading_zero_bits(4).to_compact(),
-        pow_limit: Target::from_leading_zero_bits(4),
-        ..ChainSpec::dev()
+        ..easy_spec()
     };
-    let spec_file = dir.path().join("bench-sync.toml");
-    std::fs::write(&spec_file, spec.to_toml().expect("valid spec")).expect("write spec");
+    let spec_file = write_spec(dir.path(), &spec);
     let network = Network::new(spec).expect("valid spec");
 
     // The chain: rewards to one key, which pays someone twice a block.
     let started = Instant::now();
-    let key = SigningKey::from_secret_bytes([42; 32]);
-    let owner = key.public_key().pubkey_hash();
-    let mut chain = ChainBuilder::new(network.clone());
-    let now = ferrochain_node::now_ms();
-    let first = now - (blocks_wanted as u64 + 1) * 1000;
-    let mut rng = rand::rng();
-    for i in 0..blocks_wanted {
-        let mut exclude = Vec::new();
-        let txs = if i == 0 {
-            Vec::new()
-        } else {
-            (0..TXS_PER_BLOCK)
-                .filter_map(|_| {
-                    chain.transfer(
-                        &key,
-                        PubkeyHash::from_bytes([9; 20]),
-                        Amount::from_units(1000).expect("amount"),
-                        Amount::ZERO,
-                        Vec::new(),
-                        &mut exclude,
-                    )
-                })
-                .collect()
-        };
-        chain
-            .mine_block(txs, owner, first + (i as u64 + 1) * 1000, &mut rng)
-            .expect("a valid block");
-    }
-    let blocks = chain.blocks()[1..].to_vec();
+    let blocks = build_chain(
+        &network,
+        blocks_wanted,
+        TXS_PER_BLOCK,
+        ferrochain_node::now_ms(),
+        &mut rand::rng(),
+    );
     let txs: usize = blocks.iter().map(|b| b.transactions.len()).sum();
     let bytes: usize = blocks.iter().map(|b| b.to_bytes().len()).sum();
     println!(
@@ -95,19 +67,16 @@ fn main() {
     runtime.block_on(async {
         // The serving node.
         let started = Instant::now();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("listen");
-        let addr = listener.local_addr().expect("address");
-        let url = format!("http://{addr}");
-        let a_dir = dir.path().join("a");
-        let a_config = config(&a_dir, &spec_file, addr);
-        let a = tokio::task::spawn_blocking(move || {
-            let node = Node::open(a_config).expect("node opens");
+        let a = TestNode::builder()
+            .data_dir(dir.path().join("a"))
+            .config(on_network(&spec_file))
+            .start()
+            .await;
+        let node = a.node.clone();
+        tokio::task::spawn_blocking(move || {
             for block in blocks {
                 node.submit_block(block).expect("valid block");
             }
-            node
         })
         .await
         .expect("loading");
@@ -116,23 +85,20 @@ fn main() {
             started.elapsed(),
             blocks_wanted as f64 / started.elapsed().as_secs_f64()
         );
-        tokio::spawn(ferrochain_http::serve(
-            a.clone(),
-            listener,
-            std::future::pending(),
-        ));
+        let url = a.root().to_string();
 
         // The empty node syncs.
-        let b_dir = dir.path().join("b");
         // B does not listen; it only needs a URL of its own that is not A's.
-        let b_config = config(&b_dir, &spec_file, "127.0.0.1:1".parse().expect("address"));
-        let b = tokio::task::spawn_blocking(move || Node::open(b_config).expect("node opens"))
-            .await
-            .expect("open");
+        let b = TestNode::builder()
+            .data_dir(dir.path().join("b"))
+            .config(on_network(&spec_file))
+            .config(|c| c.public_url = Some("http://127.0.0.1:1".into()))
+            .open()
+            .await;
         let started = Instant::now();
-        let report = p2p::sync_with(&b, &url).await.expect("sync");
+        let report = p2p::sync_with(&b.node, &url).await.expect("sync");
         let took = started.elapsed().as_secs_f64();
-        assert_eq!(report.tip_after.hash, a.state().tip().hash);
+        assert_eq!(report.tip_after.hash, a.node.state().tip().hash);
         println!(
             "sync over loopback: {} headers, {} blocks in {took:.2} s = {:.0} blocks/s, {:.0} transactions/s, \
              {:.1} MB/s of blocks",

@@ -6,8 +6,9 @@
 //! layer ([`ferrochain_node::Node`]).
 //!
 //! The public API is short: [`app`](fn@app) (the whole router), [`run`] and [`serve`] (open and serve a node),
-//! [`ServeError`], [`SAVE_FILE`] (what `/save` writes), the JSON error [`ApiError`] with [`status_of`], the owner proof [`Owner`], the OpenAPI
-//! document [`ApiDoc`] and the list of REST routes [`rest_routes`]. Everything else is private to the crate.
+//! [`ServeError`], [`SAVE_FILE`] (what `/save` writes), the JSON error [`ApiError`] with [`status_of`], the
+//! owner proof [`Owner`], the OpenAPI document [`ApiDoc`] and the list of REST routes [`rest_routes`]; with the
+//! `test-utils` feature, the test fixture `testing`. Everything else is private to the crate.
 //!
 //! # Layout (bottom to top; a module imports only modules below it)
 //! - `error`: the JSON error and the code → status table; `auth`: the authorization layer (who is the owner,
@@ -27,6 +28,8 @@ mod p2p;
 mod parse;
 mod read;
 mod seed;
+#[cfg(feature = "test-utils")]
+pub mod testing;
 mod ui;
 mod v1;
 mod views;

@@ -4,108 +4,27 @@
 //! for every route (never a 5xx), and JSON snapshots of the public views on a deterministic chain.
 #![allow(clippy::unwrap_used)]
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use axum::body::Body as AxumBody;
-use axum::extract::connect_info::MockConnectInfo;
 use axum::http::{Request, StatusCode};
 use ferrochain_core::merkle::MerkleProof;
 use ferrochain_core::{
     Amount, Block, Encode, MerkleNode, OutPoint, PubkeyHash, SigningKey, Transaction, TxOut, Txid,
 };
-use ferrochain_node::{Config, Node};
+use ferrochain_http::testing::{TestNode, request};
+use ferrochain_node::Config;
 use ferrochain_wallet::proof::RecordProof;
 use reqwest::Method;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
-/// A node served on loopback for one test.
-struct TestNode {
-    url: String,
-    node: Node,
-    client: reqwest::Client,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<Result<(), ferrochain_http::ServeError>>>,
-    _dir: tempfile::TempDir,
-}
-
-fn open_node(dir: &std::path::Path, tweak: impl FnOnce(&mut Config)) -> Node {
-    let mut config = Config {
-        data_dir: dir.to_path_buf(),
-        mine_threads: 1,
-        ..Config::default()
-    };
-    tweak(&mut config);
-    Node::open(config).unwrap()
-}
-
-impl TestNode {
-    async fn start(tweak: impl FnOnce(&mut Config) + Send + 'static) -> TestNode {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().to_path_buf();
-        let node = tokio::task::spawn_blocking(move || open_node(&path, tweak))
-            .await
-            .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/api/v1", listener.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(ferrochain_http::serve(node.clone(), listener, async move {
-            let _ = stopped.await;
-        }));
-        TestNode {
-            url,
-            node,
-            client: reqwest::Client::new(),
-            stop: Some(stop),
-            server: Some(server),
-            _dir: dir,
-        }
-    }
-
-    /// Sends a request; `body` is sent as `application/json` text. Answers status and JSON (Null if none).
-    async fn call(&self, method: Method, path: &str, body: Option<&str>) -> (StatusCode, Value) {
-        let mut req = self.client.request(method, format!("{}{path}", self.url));
-        if let Some(b) = body {
-            req = req
-                .header("content-type", "application/json")
-                .body(b.to_string());
-        }
-        let resp = req.send().await.unwrap();
-        let status = StatusCode::from_u16(resp.status().as_u16()).unwrap();
-        let text = resp.text().await.unwrap();
-        let value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        (status, value)
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        let (status, v) = self.call(Method::GET, path, None).await;
-        assert_eq!(status, StatusCode::OK, "GET {path}: {v}");
-        v
-    }
-
-    /// GET of a route outside `/api/v1` (the seed-compatible routes).
-    async fn get_root(&self, path: &str) -> Value {
-        let url = format!("{}{path}", self.url.trim_end_matches("/api/v1"));
-        let resp = reqwest::get(&url).await.unwrap();
-        assert!(resp.status().is_success(), "GET {path}: {}", resp.status());
-        resp.json().await.unwrap()
-    }
-
-    async fn post(&self, path: &str, body: Value, expect: StatusCode) -> Value {
-        let (status, v) = self.call(Method::POST, path, Some(&body.to_string())).await;
-        assert_eq!(status, expect, "POST {path} {body}: {v}");
-        v
-    }
-
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        tokio::time::timeout(Duration::from_secs(10), self.server.take().unwrap())
-            .await
-            .expect("the server stops promptly (open event streams end)")
-            .unwrap()
-            .unwrap();
-    }
+/// A node served on loopback for one test, the request helpers' paths under `/api/v1`.
+async fn start(tweak: impl FnOnce(&mut Config) + Send + 'static) -> TestNode {
+    TestNode::builder()
+        .config(tweak)
+        .base_path("/api/v1")
+        .start()
+        .await
 }
 
 fn key() -> SigningKey {
@@ -140,7 +59,7 @@ async fn read_until(resp: &mut reqwest::Response, seen: &mut String, needle: &st
 
 #[tokio::test(flavor = "multi_thread")]
 async fn happy_path_through_every_route() {
-    let t = TestNode::start(|_| {}).await;
+    let t = start(|_| {}).await;
     let network_id = t.node.network().genesis_hash();
 
     let status = t.get("/status").await;
@@ -159,7 +78,7 @@ async fn happy_path_through_every_route() {
     // The event stream is open before anything happens.
     let mut events = t
         .client
-        .get(format!("{}/events", t.url))
+        .get(format!("{}/events", t.url()))
         .send()
         .await
         .unwrap();
@@ -291,7 +210,7 @@ async fn happy_path_through_every_route() {
     // The record proof verifies offline with the wallet crate.
     let resp = t
         .client
-        .get(format!("{}/txs/{record}/proof", t.url))
+        .get(format!("{}/txs/{record}/proof", t.url()))
         .send()
         .await
         .unwrap();
@@ -490,43 +409,15 @@ async fn happy_path_through_every_route() {
     assert!(rest.is_ok(), "the event stream ended with the node");
 }
 
-fn request(method: &str, uri: &str, body: Option<&str>, token: Option<&str>) -> Request<AxumBody> {
-    let mut b = Request::builder().method(method).uri(uri);
-    if let Some(t) = token {
-        b = b.header("authorization", format!("Bearer {t}"));
-    }
-    match body {
-        Some(text) => b
-            .header("content-type", "application/json")
-            .body(AxumBody::from(text.to_string()))
-            .unwrap(),
-        None => b.body(AxumBody::empty()).unwrap(),
-    }
-}
-
-async fn oneshot(node: &Node, from: [u8; 4], req: Request<AxumBody>) -> (StatusCode, Value) {
-    let app =
-        ferrochain_http::app(node.clone()).layer(MockConnectInfo(SocketAddr::from((from, 40000))));
-    let resp = app.oneshot(req).await.unwrap();
-    let status = resp.status();
-    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+async fn oneshot(t: &TestNode, from: [u8; 4], req: Request<AxumBody>) -> (StatusCode, Value) {
+    let answer = t.oneshot(from, req).await;
+    (answer.status, answer.json())
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn owner_routes_need_loopback_or_the_token() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().to_path_buf();
-    let node = tokio::task::spawn_blocking(move || {
-        open_node(&path, |c| c.api_token = Some("s3cret".into()))
-    })
-    .await
-    .unwrap();
+    let t = TestNode::open(|c| c.api_token = Some("s3cret".into())).await;
+    let node = t.node.clone();
     let miner = node.network().address(&node.miner_address());
     let to = dev_address(&PubkeyHash::from_bytes([5; 20]));
     let send = json!({"to": to, "amount": "1"}).to_string();
@@ -568,7 +459,7 @@ async fn owner_routes_need_loopback_or_the_token() {
     let remote = [10, 1, 2, 3];
     for (method, uri, body, ok) in &owner_routes {
         for token in [None, Some("wrong")] {
-            let (s, v) = oneshot(&node, remote, request(method, uri, body.as_deref(), token)).await;
+            let (s, v) = oneshot(&t, remote, request(method, uri, body.as_deref(), token)).await;
             assert_eq!(
                 s,
                 StatusCode::FORBIDDEN,
@@ -583,7 +474,7 @@ async fn owner_routes_need_loopback_or_the_token() {
             );
         }
         let (s, v) = oneshot(
-            &node,
+            &t,
             remote,
             request(method, uri, body.as_deref(), Some("s3cret")),
         )
@@ -598,7 +489,7 @@ async fn owner_routes_need_loopback_or_the_token() {
     );
     // Loopback needs no token; public routes need neither.
     let (s, _) = oneshot(
-        &node,
+        &t,
         [127, 0, 0, 1],
         request("GET", "/api/v1/wallets", None, None),
     )
@@ -610,7 +501,7 @@ async fn owner_routes_need_loopback_or_the_token() {
         "/api/v1/peers",
         "/api/v1/blocks/0",
     ] {
-        let (s, v) = oneshot(&node, remote, request("GET", uri, None, None)).await;
+        let (s, v) = oneshot(&t, remote, request("GET", uri, None, None)).await;
         assert_eq!(s, StatusCode::OK, "{uri}: {v}");
     }
 }
@@ -649,7 +540,7 @@ async fn bad_inputs_get_the_right_4xx_and_a_message() {
     let k = key();
     let kaddr = dev_address(&k.public_key().pubkey_hash());
     let miner_addr = kaddr.clone();
-    let t = TestNode::start(move |c| {
+    let t = start(move |c| {
         c.max_body_bytes = 4096;
         c.miner_address = Some(miner_addr);
     })
@@ -1484,7 +1375,7 @@ async fn bad_inputs_get_the_right_4xx_and_a_message() {
             // An endless stream: check the status only.
             let resp = t
                 .client
-                .request(method, format!("{}{}", t.url, r.path))
+                .request(method, format!("{}{}", t.url(), r.path))
                 .send()
                 .await
                 .unwrap();
@@ -1509,7 +1400,7 @@ async fn bad_inputs_get_the_right_4xx_and_a_message() {
     // A text body where JSON is expected.
     let resp = t
         .client
-        .post(format!("{}/txs", t.url))
+        .post(format!("{}/txs", t.url()))
         .header("content-type", "text/plain")
         .body("hello")
         .send()
@@ -1571,7 +1462,7 @@ async fn public_views_match_their_snapshots() {
     let k = key();
     let kaddr = dev_address(&k.public_key().pubkey_hash());
     let miner_addr = kaddr.clone();
-    let t = TestNode::start(move |c| c.miner_address = Some(miner_addr)).await;
+    let t = start(move |c| c.miner_address = Some(miner_addr)).await;
     let network_id = t.node.network().genesis_hash();
     t.post("/mine", json!({"blocks": 2}), StatusCode::OK).await;
     let coinbase1 = t
@@ -1700,7 +1591,7 @@ async fn public_views_match_their_snapshots() {
 async fn a_request_over_the_time_limit_gets_a_json_408_and_its_mining_stops() {
     // The lab network needs about a million hashes a block: a hundred blocks take far longer than a second.
     let miner = PubkeyHash::from_bytes([6; 20]).to_address("lab").unwrap();
-    let t = TestNode::start(move |c| {
+    let t = start(move |c| {
         c.network = "lab".into();
         c.miner_address = Some(miner);
         c.request_timeout_secs = 1;

@@ -2,9 +2,7 @@
 //! height, mempool, miner, block validation timings and per-route HTTP latencies say what happened.
 #![allow(clippy::unwrap_used)]
 
-use std::time::Duration;
-
-use ferrochain_node::{Config, Node};
+use ferrochain_http::testing::TestNode;
 use prometheus_parse::{Sample, Scrape, Value};
 use serde_json::{Value as Json, json};
 
@@ -37,27 +35,9 @@ fn count(scrape: &Scrape, metric: &str, labels: &[(&str, &str)]) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_are_prometheus_text_that_tells_what_the_node_did() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_path_buf(),
-        mine_threads: 1,
-        ..Config::default()
-    };
-    let node = tokio::task::spawn_blocking(move || Node::open(config))
-        .await
-        .unwrap()
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(ferrochain_http::serve(node, listener, async move {
-        let _ = stopped.await;
-    }));
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
+    let t = TestNode::start(|_| {}).await;
+    let url = t.root().to_string();
+    let client = t.client.clone();
     let post = |path: &str, body: Json| client.post(format!("{url}{path}")).json(&body).send();
 
     // Three blocks to the node's own address, two payments from it, a few reads and a 404.
@@ -134,10 +114,5 @@ async fn metrics_are_prometheus_text_that_tells_what_the_node_did() {
     assert_eq!(route("GET", "unmatched", "404"), 1.0);
     assert!(!text.contains("/no/such/route"));
 
-    let _ = stop.send(());
-    tokio::time::timeout(Duration::from_secs(10), server)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    t.stop().await;
 }

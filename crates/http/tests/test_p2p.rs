@@ -20,55 +20,27 @@ use ferrochain_core::{
     Block, BlockHash, ChainSpec, Encode, Header, Height, MerkleNode, Network, PubkeyHash,
     Transaction, Work,
 };
+use ferrochain_http::testing::TestNode;
+use ferrochain_node::Node;
 use ferrochain_node::p2p::wire::{BlocksResponse, Handshake, HeadersResponse, TipInfo};
 use ferrochain_node::p2p::{self, PeerError};
-use ferrochain_node::{Config, Node};
-use tempfile::TempDir;
 
-/// A node served on a free port until the test's runtime ends.
-struct TestNode {
-    node: Node,
-    url: String,
-    _dir: TempDir,
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
-
+/// A node serving the HTTP application only (no network task) on a free port, on `dev` or on the network
+/// of the spec file `network`.
 async fn start_with(network: Option<&Path>) -> TestNode {
-    let dir = tempfile::tempdir().unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let mut config = Config {
-        listen: addr,
-        data_dir: dir.path().join("data"),
-        mine_threads: 1,
-        public_url: Some(format!("http://{addr}")),
-        ..Config::default()
-    };
-    if let Some(path) = network {
-        config.network = path.display().to_string();
-        // Node-held keys are a `dev` feature: another network needs a miner address.
-        config.miner_address = Some(Network::dev().address(&PubkeyHash::from_bytes([7; 20])));
-    }
-    let node = tokio::task::spawn_blocking(move || Node::open(config))
+    let network = network.map(|p| p.display().to_string());
+    TestNode::builder()
+        .app_only()
+        .config(move |config| {
+            if let Some(path) = network {
+                config.network = path;
+                // Node-held keys are a `dev` feature: another network needs a miner address.
+                config.miner_address =
+                    Some(Network::dev().address(&PubkeyHash::from_bytes([7; 20])));
+            }
+        })
+        .start()
         .await
-        .unwrap()
-        .unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let app = ferrochain_http::app(node.clone())
-        .into_make_service_with_connect_info::<std::net::SocketAddr>();
-    tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await
-    });
-    TestNode {
-        node,
-        url: format!("http://{addr}"),
-        _dir: dir,
-        _stop: stop,
-    }
 }
 
 async fn start() -> TestNode {
@@ -93,26 +65,26 @@ async fn register_makes_each_node_list_the_other() {
     let a = start().await;
     let b = start().await;
     // Typed without a scheme and with a trailing slash, as people do.
-    let typed = format!("{}/", b.url.trim_start_matches("http://"));
+    let typed = format!("{}/", b.root().trim_start_matches("http://"));
     let info = p2p::register_peer(&a.node, &typed).await.unwrap();
-    assert_eq!(info.url, b.url);
+    assert_eq!(info.url, b.root());
     assert_eq!(info.network_id, Some(b.node.network().genesis_hash()));
     assert_eq!(info.tip_height, Some(0));
-    assert_eq!(a.node.peers().list(), vec![b.url.clone()]);
-    assert_eq!(b.node.peers().list(), vec![a.url.clone()]);
+    assert_eq!(a.node.peers().list(), vec![b.root().to_string()]);
+    assert_eq!(b.node.peers().list(), vec![a.root().to_string()]);
     // The peer list route shows it too.
-    let listed: serde_json::Value = reqwest::get(format!("{}/p2p/v1/peers", b.url))
+    let listed: serde_json::Value = reqwest::get(format!("{}/p2p/v1/peers", b.root()))
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    assert_eq!(listed["peers"][0]["url"], a.url.as_str());
+    assert_eq!(listed["peers"][0]["url"], a.root());
     // Registering again is harmless; registering itself or nonsense is refused precisely.
-    p2p::register_peer(&a.node, &b.url).await.unwrap();
+    p2p::register_peer(&a.node, b.root()).await.unwrap();
     assert_eq!(a.node.peers().list().len(), 1);
     assert!(matches!(
-        p2p::register_peer(&a.node, &a.url).await,
+        p2p::register_peer(&a.node, a.root()).await,
         Err(PeerError::Itself(_))
     ));
     assert!(matches!(
@@ -136,7 +108,7 @@ async fn a_node_of_another_network_is_refused() {
         a.node.network().genesis_hash(),
         other.node.network().genesis_hash()
     );
-    let err = p2p::register_peer(&a.node, &other.url).await.unwrap_err();
+    let err = p2p::register_peer(&a.node, other.root()).await.unwrap_err();
     assert!(matches!(err, PeerError::WrongNetwork { .. }), "{err:?}");
     let message = err.to_string();
     assert!(
@@ -145,13 +117,13 @@ async fn a_node_of_another_network_is_refused() {
         "{message}"
     );
     assert!(matches!(
-        p2p::sync_with(&a.node, &other.url).await,
+        p2p::sync_with(&a.node, other.root()).await,
         Err(PeerError::WrongNetwork { .. })
     ));
     // The other side refuses a handshake from this network with a 400 that names both networks.
     let response = reqwest::Client::new()
-        .post(format!("{}/p2p/v1/handshake", other.url))
-        .json(&Handshake::of(&a.node, Some(a.url.clone())))
+        .post(format!("{}/p2p/v1/handshake", other.root()))
+        .json(&Handshake::of(&a.node, Some(a.root().to_string())))
         .send()
         .await
         .unwrap();
@@ -176,7 +148,7 @@ async fn a_node_syncs_to_its_peers_tip() {
     // The routes: headers after the locator, bounded by the limit; blocks from a hash.
     let headers: HeadersResponse = reqwest::get(format!(
         "{}/p2p/v1/headers?locator={genesis}&limit=3",
-        b.url
+        b.root()
     ))
     .await
     .unwrap()
@@ -189,7 +161,7 @@ async fn a_node_syncs_to_its_peers_tip() {
     let unknown = BlockHash::hash(b"not a block");
     let all: HeadersResponse = reqwest::get(format!(
         "{}/p2p/v1/headers?locator={unknown},{}&limit=99999",
-        b.url,
+        b.root(),
         b.node.hash_at(2).unwrap()
     ))
     .await
@@ -200,7 +172,7 @@ async fn a_node_syncs_to_its_peers_tip() {
     assert_eq!(all.headers.len(), 3, "headers 3, 4 and 5 follow block 2");
     let blocks: BlocksResponse = reqwest::get(format!(
         "{}/p2p/v1/blocks?from_hash={}&limit=2",
-        b.url,
+        b.root(),
         b.node.hash_at(1).unwrap()
     ))
     .await
@@ -209,15 +181,15 @@ async fn a_node_syncs_to_its_peers_tip() {
     .await
     .unwrap();
     assert_eq!(blocks.blocks.len(), 2);
-    let bad = reqwest::get(format!("{}/p2p/v1/headers?locator=xyz", b.url))
+    let bad = reqwest::get(format!("{}/p2p/v1/headers?locator=xyz", b.root()))
         .await
         .unwrap();
     assert_eq!(bad.status(), 400);
 
     let started = Instant::now();
-    let report = p2p::sync_with(&a.node, &b.url).await.unwrap();
+    let report = p2p::sync_with(&a.node, b.root()).await.unwrap();
     eprintln!("sync of 5 blocks: {:?}", started.elapsed());
-    assert_eq!(report.peer, b.url);
+    assert_eq!(report.peer, b.root());
     assert_eq!(report.headers_received, 5);
     assert_eq!(report.blocks_received, 5);
     assert_eq!(report.connected, 5);
@@ -226,7 +198,7 @@ async fn a_node_syncs_to_its_peers_tip() {
     assert_eq!(report.tip_after, tip(&b.node));
     assert_eq!(tip(&a.node), tip(&b.node));
     // Nothing new: nothing fetched.
-    let again = p2p::sync_with(&a.node, &b.url).await.unwrap();
+    let again = p2p::sync_with(&a.node, b.root()).await.unwrap();
     assert_eq!((again.headers_received, again.blocks_received), (0, 0));
 }
 
@@ -234,7 +206,7 @@ async fn a_node_syncs_to_its_peers_tip() {
 async fn resolve_adopts_the_chain_with_more_work_and_keeps_its_own_otherwise() {
     let a = start().await;
     let b = start().await;
-    p2p::register_peer(&a.node, &b.url).await.unwrap();
+    p2p::register_peer(&a.node, b.root()).await.unwrap();
     mine(&a.node, 3).await;
     mine(&b.node, 6).await;
     let a_chain = tip(&a.node);
@@ -254,7 +226,7 @@ async fn resolve_adopts_the_chain_with_more_work_and_keeps_its_own_otherwise() {
     let results = p2p::resolve(&a.node).await;
     assert_eq!(results.len(), 1);
     let (peer, result) = &results[0];
-    assert_eq!(peer, &b.url);
+    assert_eq!(peer, b.root());
     let report = result.as_ref().unwrap();
     assert!(report.reorged);
     assert_eq!(report.connected, 6);
@@ -274,7 +246,7 @@ async fn a_peer_with_less_work_does_not_move_this_node() {
     let b = start().await;
     mine(&a.node, 2).await;
     mine(&b.node, 4).await;
-    p2p::register_peer(&b.node, &a.url).await.unwrap();
+    p2p::register_peer(&b.node, a.root()).await.unwrap();
     let before = tip(&b.node);
     let results = p2p::resolve(&b.node).await;
     let report = results[0].1.as_ref().unwrap();
@@ -432,13 +404,13 @@ async fn a_block_that_fails_validation_stops_the_sync() {
 async fn an_announced_block_with_an_unknown_parent_starts_a_sync_from_its_sender() {
     let a = start().await;
     let b = start().await;
-    p2p::register_peer(&a.node, &b.url).await.unwrap();
+    p2p::register_peer(&a.node, b.root()).await.unwrap();
     mine(&b.node, 3).await;
     let block = b.node.state().block_at(Height(3)).unwrap().unwrap();
     let client = reqwest::Client::new();
     let answer: serde_json::Value = client
-        .post(format!("{}/p2p/v1/blocks", a.url))
-        .json(&serde_json::json!({ "hex": hex::encode(block.to_bytes()), "from": b.url }))
+        .post(format!("{}/p2p/v1/blocks", a.root()))
+        .json(&serde_json::json!({ "hex": hex::encode(block.to_bytes()), "from": b.root() }))
         .send()
         .await
         .unwrap()
@@ -457,7 +429,7 @@ async fn an_announced_block_with_an_unknown_parent_starts_a_sync_from_its_sender
     }
     // Announcing a known block is harmless; garbage is a 400.
     let answer: serde_json::Value = client
-        .post(format!("{}/p2p/v1/blocks", a.url))
+        .post(format!("{}/p2p/v1/blocks", a.root()))
         .json(&serde_json::json!({ "hex": hex::encode(block.to_bytes()) }))
         .send()
         .await
@@ -467,7 +439,7 @@ async fn an_announced_block_with_an_unknown_parent_starts_a_sync_from_its_sender
         .unwrap();
     assert_eq!(answer["outcome"], "already_known");
     let bad = client
-        .post(format!("{}/p2p/v1/blocks", a.url))
+        .post(format!("{}/p2p/v1/blocks", a.root()))
         .json(&serde_json::json!({ "hex": "zz" }))
         .send()
         .await
@@ -487,7 +459,7 @@ async fn small_batches_carry_a_branch_across_requests_until_it_has_more_work() {
     };
     // Headers 1-2 of B's branch have less work than A's three blocks: held, then 3-4 tip the balance and
     // the bodies are fetched in batches of three; the rest follows two headers at a time.
-    let report = p2p::sync_with_options(&a.node, &b.url, small)
+    let report = p2p::sync_with_options(&a.node, b.root(), small)
         .await
         .unwrap();
     assert_eq!(report.headers_received, 7);

@@ -5,104 +5,56 @@
 //! network forms work without JavaScript and put their errors next to the fields that caused them.
 #![allow(clippy::unwrap_used)]
 
-use std::net::SocketAddr;
-
 use axum::body::Body;
-use axum::extract::connect_info::MockConnectInfo;
 use axum::http::{Request, StatusCode, header};
-use ferrochain_core::merkle::merkle_root;
-use ferrochain_core::{Amount, Block, Header, HeaderHasher, Height, Transaction, TxOut};
-use ferrochain_node::{Config, Node};
+use ferrochain_core::{Amount, Block, Height};
+use ferrochain_http::testing::{Answer, LOOPBACK, TestNode};
+use ferrochain_node::Node;
 use futures::StreamExt;
 use tower::ServiceExt;
 
-const LOOPBACK: [u8; 4] = [127, 0, 0, 1];
 const REMOTE: [u8; 4] = [203, 0, 113, 9];
 
-struct Ui {
-    node: Node,
-    _dir: tempfile::TempDir,
+/// The UI's requests, in process (`app(node).oneshot`): pages from loopback or elsewhere, forms and the
+/// wallet-file upload.
+trait Pages {
+    async fn page(&self, path: &str) -> Answer;
+    async fn page_from(&self, from: [u8; 4], path: &str) -> Answer;
+    async fn form(&self, path: &str, fields: &[(&str, &str)]) -> Answer;
+    async fn form_from(
+        &self,
+        from: [u8; 4],
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Answer;
+    async fn multipart(&self, path: &str, fields: &[(&str, &str)]) -> Answer;
 }
 
-struct Answer {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: String,
-}
-
-impl Answer {
-    fn location(&self) -> String {
-        self.headers
-            .get(header::LOCATION)
-            .map(|v| v.to_str().unwrap().to_string())
-            .unwrap_or_default()
-    }
-}
-
-async fn start(tweak: impl FnOnce(&mut Config) + Send + 'static) -> Ui {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().to_path_buf();
-    let node = tokio::task::spawn_blocking(move || {
-        let mut config = Config {
-            data_dir: path,
-            mine_threads: 1,
-            ..Config::default()
-        };
-        tweak(&mut config);
-        Node::open(config).unwrap()
-    })
-    .await
-    .unwrap();
-    Ui { node, _dir: dir }
-}
-
-impl Ui {
-    async fn send(&self, from: [u8; 4], req: Request<Body>) -> Answer {
-        let app = ferrochain_http::app(self.node.clone())
-            .layer(MockConnectInfo(SocketAddr::from((from, 40000))));
-        let resp = app.oneshot(req).await.unwrap();
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let bytes = axum::body::to_bytes(resp.into_body(), 8 << 20)
-            .await
-            .unwrap();
-        Answer {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+impl Pages for TestNode {
+    async fn page(&self, path: &str) -> Answer {
+        self.oneshot_get(LOOPBACK, path).await
     }
 
-    async fn get(&self, path: &str) -> Answer {
-        self.get_from(LOOPBACK, path).await
+    async fn page_from(&self, from: [u8; 4], path: &str) -> Answer {
+        self.oneshot_get(from, path).await
     }
 
-    async fn get_from(&self, from: [u8; 4], path: &str) -> Answer {
-        let req = Request::get(path).body(Body::empty()).unwrap();
-        self.send(from, req).await
+    async fn form(&self, path: &str, fields: &[(&str, &str)]) -> Answer {
+        self.oneshot_form(LOOPBACK, path, fields, &[]).await
     }
 
-    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Answer {
-        self.post_from(LOOPBACK, path, fields, &[]).await
-    }
-
-    async fn post_from(
+    async fn form_from(
         &self,
         from: [u8; 4],
         path: &str,
         fields: &[(&str, &str)],
         headers: &[(&str, &str)],
     ) -> Answer {
-        let body = serde_urlencoded::to_string(fields).unwrap();
-        let mut req =
-            Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        self.send(from, req.body(Body::from(body)).unwrap()).await
+        self.oneshot_form(from, path, fields, headers).await
     }
 
-    async fn post_multipart(&self, path: &str, fields: &[(&str, &str)]) -> Answer {
+    async fn multipart(&self, path: &str, fields: &[(&str, &str)]) -> Answer {
         let boundary = "----ferrochain-test-boundary";
         let mut body = String::new();
         for (name, value) in fields {
@@ -125,26 +77,7 @@ impl Ui {
             )
             .body(Body::from(body))
             .unwrap();
-        self.send(LOOPBACK, req).await
-    }
-
-    async fn mine(&self, blocks: usize) -> Vec<Block> {
-        let node = self.node.clone();
-        tokio::task::spawn_blocking(move || {
-            (0..blocks)
-                .map(|_| node.mine_one(node.miner_address(), usize::MAX).unwrap())
-                .collect()
-        })
-        .await
-        .unwrap()
-    }
-
-    async fn run<T: Send + 'static>(&self, f: impl FnOnce(Node) -> T + Send + 'static) -> T {
-        self.node.blocking(f).await.unwrap()
-    }
-
-    fn miner(&self) -> String {
-        self.node.network().address(&self.node.miner_address())
+        self.oneshot(LOOPBACK, req).await
     }
 }
 
@@ -192,7 +125,7 @@ fn assert_page(a: &Answer, status: StatusCode, needles: &[&str]) {
 
 /// A chain with blocks, a confirmed transfer with a memo, a confirmed record and a pending transfer; returns
 /// (confirmed transfer txid, record txid, pending txid, second held address).
-async fn busy_chain(ui: &Ui) -> (String, String, String, String) {
+async fn busy_chain(ui: &TestNode) -> (String, String, String, String) {
     ui.mine(2).await;
     ui.run(|node| {
         let miner = node.network().address(&node.miner_address());
@@ -230,11 +163,11 @@ async fn busy_chain(ui: &Ui) -> (String, String, String, String) {
 
 #[tokio::test]
 async fn every_page_answers_with_its_content() {
-    let ui = start(|_| {}).await;
+    let ui = TestNode::open(|_| {}).await;
     let (paid, rec, pending, bob) = busy_chain(&ui).await;
     let tip = ui.node.state().tip();
 
-    let a = ui.get("/").await;
+    let a = ui.page("/").await;
     assert_page(
         &a,
         StatusCode::OK,
@@ -256,16 +189,16 @@ async fn every_page_answers_with_its_content() {
     assert!(!a.body.contains(" style=\""), "no inline style");
 
     assert_page(
-        &ui.get("/ui/blocks").await,
+        &ui.page("/ui/blocks").await,
         StatusCode::OK,
         &["Blocks", "/ui/block/3"],
     );
     assert_page(
-        &ui.get("/ui/blocks?from=1").await,
+        &ui.page("/ui/blocks?from=1").await,
         StatusCode::OK,
         &["/ui/block/1", "/ui/block/0"],
     );
-    let block = ui.get("/ui/block/3").await;
+    let block = ui.page("/ui/block/3").await;
     assert_page(
         &block,
         StatusCode::OK,
@@ -279,17 +212,17 @@ async fn every_page_answers_with_its_content() {
         ],
     );
     assert_page(
-        &ui.get(&format!("/ui/block/{}", tip.hash)).await,
+        &ui.page(&format!("/ui/block/{}", tip.hash)).await,
         StatusCode::OK,
         &["Block 3"],
     );
     assert_page(
-        &ui.get("/ui/block/0").await,
+        &ui.page("/ui/block/0").await,
         StatusCode::OK,
         &["genesis has no parent"],
     );
 
-    let tx = ui.get(&format!("/ui/tx/{paid}")).await;
+    let tx = ui.page(&format!("/ui/tx/{paid}")).await;
     assert_page(
         &tx,
         StatusCode::OK,
@@ -305,19 +238,19 @@ async fn every_page_answers_with_its_content() {
             "the path leads to the header's root",
         ],
     );
-    let pend = ui.get(&format!("/ui/tx/{pending}")).await;
+    let pend = ui.page(&format!("/ui/tx/{pending}")).await;
     assert_page(
         &pend,
         StatusCode::OK,
         &["Waiting in the", "no-proof", "data-reload-on"],
     );
     assert_page(
-        &ui.get(&format!("/ui/tx/{rec}")).await,
+        &ui.page(&format!("/ui/tx/{rec}")).await,
         StatusCode::OK,
         &["record", "lot 7 packed at plant A", "Signed at"],
     );
 
-    let addr = ui.get(&format!("/ui/address/{bob}")).await;
+    let addr = ui.page(&format!("/ui/address/{bob}")).await;
     assert_page(
         &addr,
         StatusCode::OK,
@@ -331,13 +264,13 @@ async fn every_page_answers_with_its_content() {
         ],
     );
     assert_page(
-        &ui.get(&format!("/ui/address/{bob}?page=3")).await,
+        &ui.page(&format!("/ui/address/{bob}?page=3")).await,
         StatusCode::OK,
         &["No more transactions"],
     );
 
     assert_page(
-        &ui.get("/ui/records").await,
+        &ui.page("/ui/records").await,
         StatusCode::OK,
         &[
             "lot 7 packed at plant A",
@@ -346,24 +279,24 @@ async fn every_page_answers_with_its_content() {
         ],
     );
     assert_page(
-        &ui.get("/ui/records?q=LOT+7&order=asc").await,
+        &ui.page("/ui/records?q=LOT+7&order=asc").await,
         StatusCode::OK,
         &["1 record mentioning", "lot 7 packed"],
     );
     assert_page(
-        &ui.get(&format!("/ui/records?q=nothing-like-this&author={bob}"))
+        &ui.page(&format!("/ui/records?q=nothing-like-this&author={bob}"))
             .await,
         StatusCode::OK,
         &["0 records", "No records match"],
     );
 
     assert_page(
-        &ui.get("/ui/mempool").await,
+        &ui.page("/ui/mempool").await,
         StatusCode::OK,
         &["1</b> transaction", &pending[..10]],
     );
     assert_page(
-        &ui.get("/ui/network").await,
+        &ui.page("/ui/network").await,
         StatusCode::OK,
         &[
             "Peers (0)",
@@ -373,7 +306,7 @@ async fn every_page_answers_with_its_content() {
         ],
     );
     assert_page(
-        &ui.get("/ui/wallet").await,
+        &ui.page("/ui/wallet").await,
         StatusCode::OK,
         &[
             "Keys held by this node",
@@ -383,12 +316,12 @@ async fn every_page_answers_with_its_content() {
         ],
     );
     assert_page(
-        &ui.get("/ui/mining").await,
+        &ui.page("/ui/mining").await,
         StatusCode::OK,
         &["Hash rate", "Mine now", "Start mining"],
     );
     assert_page(
-        &ui.get("/ui/how").await,
+        &ui.page("/ui/how").await,
         StatusCode::OK,
         &[
             "A chain of hashes",
@@ -401,48 +334,47 @@ async fn every_page_answers_with_its_content() {
     );
 
     // Fragments and assets.
-    let recent = ui.get("/ui/partial/recent").await;
+    let recent = ui.page("/ui/partial/recent").await;
     assert_eq!(recent.status, StatusCode::OK);
     assert!(recent.body.contains("Latest blocks") && !recent.body.contains("<html"));
-    assert!(ui.get("/ui/partial/chart").await.body.starts_with("<svg"));
+    assert!(ui.page("/ui/partial/chart").await.body.starts_with("<svg"));
     assert!(
-        ui.get("/ui/partial/mempool")
+        ui.page("/ui/partial/mempool")
             .await
             .body
             .contains(&pending[..10])
     );
-    let js = ui.get("/ui/static/app.js").await;
+    let js = ui.page("/ui/static/app.js").await;
     assert_eq!(
         js.headers[header::CONTENT_TYPE],
         "text/javascript; charset=utf-8"
     );
     assert!(js.body.contains("EventSource"));
-    let css = ui.get("/ui/static/style.css").await;
+    let css = ui.page("/ui/static/style.css").await;
     assert_eq!(css.headers[header::CONTENT_TYPE], "text/css; charset=utf-8");
 
     // Search goes to the right page.
-    assert_eq!(ui.get("/ui/search?q=2").await.location(), "/ui/block/2");
+    assert_eq!(ui.page("/ui/search?q=2").await.location(), "/ui/block/2");
     assert_eq!(
-        ui.get(&format!("/ui/search?q={paid}")).await.location(),
+        ui.page(&format!("/ui/search?q={paid}")).await.location(),
         format!("/ui/tx/{paid}")
     );
     assert_eq!(
-        ui.get(&format!("/ui/search?q={}", tip.hash))
+        ui.page(&format!("/ui/search?q={}", tip.hash))
             .await
             .location(),
         format!("/ui/block/{}", tip.hash)
     );
     assert_eq!(
-        ui.get(&format!("/ui/search?q={bob}")).await.location(),
+        ui.page(&format!("/ui/search?q={bob}")).await.location(),
         format!("/ui/address/{bob}")
     );
 }
 
 #[tokio::test]
 async fn the_live_stream_sends_the_status_at_once_and_on_new_blocks() {
-    let ui = start(|_| {}).await;
-    let app = ferrochain_http::app(ui.node.clone())
-        .layer(MockConnectInfo(SocketAddr::from((LOOPBACK, 40000))));
+    let ui = TestNode::open(|_| {}).await;
+    let app = ui.app_from(LOOPBACK);
     let resp = app
         .oneshot(Request::get("/ui/live").body(Body::empty()).unwrap())
         .await
@@ -470,7 +402,7 @@ async fn the_live_stream_sends_the_status_at_once_and_on_new_blocks() {
 
 #[tokio::test]
 async fn bad_hashes_heights_and_addresses_give_helpful_pages() {
-    let ui = start(|_| {}).await;
+    let ui = TestNode::open(|_| {}).await;
     ui.mine(1).await;
     let zeros = "0".repeat(64);
     let lab = {
@@ -573,7 +505,7 @@ async fn bad_hashes_heights_and_addresses_give_helpful_pages() {
         ),
     ];
     for (path, status, needle) in cases {
-        let a = ui.get(&path).await;
+        let a = ui.page(&path).await;
         assert_eq!(a.status, status, "{path}: {}", a.body);
         assert!(
             unescape(&a.body).contains(needle),
@@ -587,15 +519,15 @@ async fn bad_hashes_heights_and_addresses_give_helpful_pages() {
             "{path}"
         );
     }
-    let far = ui.get("/ui/blocks?from=18446744073709551615").await;
+    let far = ui.page("/ui/blocks?from=18446744073709551615").await;
     assert_page(&far, StatusCode::OK, &["/ui/block/1"]);
 }
 
 #[tokio::test]
 async fn owner_actions_need_loopback_or_the_token_and_refuse_other_sites() {
-    let ui = start(|c| c.api_token = Some("s3cret-token".into())).await;
+    let ui = TestNode::open(|c| c.api_token = Some("s3cret-token".into())).await;
     // A visitor from elsewhere sees the pages, but no owner forms, and is refused owner actions.
-    let wallet = ui.get_from(REMOTE, "/ui/wallet").await;
+    let wallet = ui.page_from(REMOTE, "/ui/wallet").await;
     assert_page(
         &wallet,
         StatusCode::OK,
@@ -603,7 +535,7 @@ async fn owner_actions_need_loopback_or_the_token_and_refuse_other_sites() {
     );
     assert!(!wallet.body.contains("Keys held by this node"));
     assert!(
-        !ui.get_from(REMOTE, "/ui/mining")
+        !ui.page_from(REMOTE, "/ui/mining")
             .await
             .body
             .contains("id=\"mine-form\"")
@@ -617,14 +549,14 @@ async fn owner_actions_need_loopback_or_the_token_and_refuse_other_sites() {
         "/ui/wallet/create",
         "/ui/wallet/open",
     ] {
-        let a = ui.post_from(REMOTE, path, &[("password", "x")], &[]).await;
+        let a = ui.form_from(REMOTE, path, &[("password", "x")], &[]).await;
         assert_eq!(a.status, StatusCode::FORBIDDEN, "{path}");
         assert!(a.body.contains("Owner only"), "{path}");
     }
     assert_eq!(ui.node.state().tip().height.0, 0);
     // The token: wrong is refused; right sets the cookie, which then allows owner actions.
     let wrong = ui
-        .post_from(
+        .form_from(
             REMOTE,
             "/ui/token",
             &[("token", "nope"), ("next", "/ui/mining")],
@@ -633,7 +565,7 @@ async fn owner_actions_need_loopback_or_the_token_and_refuse_other_sites() {
         .await;
     assert_eq!(wrong.status, StatusCode::FORBIDDEN);
     let right = ui
-        .post_from(
+        .form_from(
             REMOTE,
             "/ui/token",
             &[("token", "s3cret-token"), ("next", "/ui/mining")],
@@ -649,7 +581,7 @@ async fn owner_actions_need_loopback_or_the_token_and_refuse_other_sites() {
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
     let pair = cookie.split(';').next().unwrap().to_string();
     let mined = ui
-        .post_from(
+        .form_from(
             REMOTE,
             "/ui/mining/mine",
             &[("blocks", "1")],
@@ -660,7 +592,7 @@ async fn owner_actions_need_loopback_or_the_token_and_refuse_other_sites() {
     assert_eq!(ui.node.state().tip().height.0, 1);
     // The bearer header works too, like the REST API.
     let bearer = ui
-        .post_from(
+        .form_from(
             REMOTE,
             "/ui/mining/mine",
             &[],
@@ -677,13 +609,13 @@ async fn owner_actions_need_loopback_or_the_token_and_refuse_other_sites() {
         [("sec-fetch-site", "cross-site"), ("host", "127.0.0.1:5000")],
     ] {
         let a = ui
-            .post_from(LOOPBACK, "/ui/mining/mine", &[], &headers)
+            .form_from(LOOPBACK, "/ui/mining/mine", &[], &headers)
             .await;
         assert_eq!(a.status, StatusCode::FORBIDDEN);
         assert!(a.body.contains("a form from another site"));
     }
     let same = ui
-        .post_from(
+        .form_from(
             LOOPBACK,
             "/ui/mining/mine",
             &[],
@@ -699,10 +631,10 @@ async fn owner_actions_need_loopback_or_the_token_and_refuse_other_sites() {
 
 #[tokio::test]
 async fn a_wallet_file_is_created_opened_and_signs_one_transfer_and_one_record() {
-    let ui = start(|_| {}).await;
+    let ui = TestNode::open(|_| {}).await;
     // Errors next to the fields.
     let short = ui
-        .post(
+        .form(
             "/ui/wallet/create",
             &[("password", "short"), ("password2", "short")],
         )
@@ -713,7 +645,7 @@ async fn a_wallet_file_is_created_opened_and_signs_one_transfer_and_one_record()
         &["id=\"err-password\"", "at least 8 characters"],
     );
     let differ = ui
-        .post(
+        .form(
             "/ui/wallet/create",
             &[("password", "correct horse"), ("password2", "correct hose")],
         )
@@ -725,7 +657,7 @@ async fn a_wallet_file_is_created_opened_and_signs_one_transfer_and_one_record()
     );
 
     let created = ui
-        .post(
+        .form(
             "/ui/wallet/create",
             &[
                 ("password", "correct horse"),
@@ -764,7 +696,7 @@ async fn a_wallet_file_is_created_opened_and_signs_one_transfer_and_one_record()
 
     // Mine to the new wallet's first address.
     let mined = ui
-        .post(
+        .form(
             "/ui/mining/mine",
             &[("address", &addresses[0]), ("blocks", "1")],
         )
@@ -774,7 +706,7 @@ async fn a_wallet_file_is_created_opened_and_signs_one_transfer_and_one_record()
 
     // Open it: wrong password next to the password field; right one shows the balance.
     let wrong = ui
-        .post_multipart(
+        .multipart(
             "/ui/wallet/open",
             &[("wallet_file", &wallet_json), ("password", "wrong horse")],
         )
@@ -785,7 +717,7 @@ async fn a_wallet_file_is_created_opened_and_signs_one_transfer_and_one_record()
         &["id=\"err-password\"", "wrong password"],
     );
     let garbage = ui
-        .post_multipart(
+        .multipart(
             "/ui/wallet/open",
             &[("wallet_file", "{not json"), ("password", "x")],
         )
@@ -796,7 +728,7 @@ async fn a_wallet_file_is_created_opened_and_signs_one_transfer_and_one_record()
         &["id=\"err-wallet_file\"", "malformed wallet file"],
     );
     let opened = ui
-        .post_multipart(
+        .multipart(
             "/ui/wallet/open",
             &[("wallet_file", &wallet_json), ("password", "correct horse")],
         )
@@ -818,7 +750,7 @@ async fn a_wallet_file_is_created_opened_and_signs_one_transfer_and_one_record()
         let json = wallet_json.clone();
         async move {
             let ui = ui_ref;
-            ui.post(
+            ui.form(
                 "/ui/wallet/file/send",
                 &[
                     ("wallet_json", json.as_str()),
@@ -858,7 +790,7 @@ async fn a_wallet_file_is_created_opened_and_signs_one_transfer_and_one_record()
     assert_eq!(pool, vec![txid.clone()]);
 
     let record = ui
-        .post(
+        .form(
             "/ui/wallet/file/record",
             &[
                 ("wallet_json", wallet_json.as_str()),
@@ -870,7 +802,7 @@ async fn a_wallet_file_is_created_opened_and_signs_one_transfer_and_one_record()
         .await;
     assert_page(&record, StatusCode::OK, &["Record signed and sent"]);
     let empty = ui
-        .post(
+        .form(
             "/ui/wallet/file/record",
             &[
                 ("wallet_json", wallet_json.as_str()),
@@ -897,7 +829,7 @@ async fn a_wallet_file_is_created_opened_and_signs_one_transfer_and_one_record()
         .map(|w| w.trim_end_matches("</li>").to_string())
         .collect();
     let restored = ui
-        .post(
+        .form(
             "/ui/wallet/restore",
             &[
                 ("phrase", &phrase.join(" ")),
@@ -912,7 +844,7 @@ async fn a_wallet_file_is_created_opened_and_signs_one_transfer_and_one_record()
         &["Wallet restored", &addresses[0], &addresses[1]],
     );
     let bad_phrase = ui
-        .post(
+        .form(
             "/ui/wallet/restore",
             &[
                 ("phrase", "abandon abandon"),
@@ -926,16 +858,16 @@ async fn a_wallet_file_is_created_opened_and_signs_one_transfer_and_one_record()
 
 #[tokio::test]
 async fn node_wallet_and_mining_forms_work_and_report_errors_next_to_fields() {
-    let ui = start(|_| {}).await;
+    let ui = TestNode::open(|_| {}).await;
     ui.mine(1).await;
     let miner = ui.miner();
-    let new = ui.post("/ui/wallet/node/new", &[]).await;
+    let new = ui.form("/ui/wallet/node/new", &[]).await;
     assert_eq!(new.status, StatusCode::SEE_OTHER);
     let bob = new.location().split("created=").nth(1).unwrap().to_string();
     assert!(ui.node.holds(&bob));
 
     let bad = ui
-        .post(
+        .form(
             "/ui/wallet/node/send",
             &[
                 ("from", &miner),
@@ -947,7 +879,7 @@ async fn node_wallet_and_mining_forms_work_and_report_errors_next_to_fields() {
         .await;
     assert_page(&bad, StatusCode::BAD_REQUEST, &["id=\"err-amount\""]);
     let bad_fee = ui
-        .post(
+        .form(
             "/ui/wallet/node/send",
             &[
                 ("from", &miner),
@@ -958,14 +890,14 @@ async fn node_wallet_and_mining_forms_work_and_report_errors_next_to_fields() {
         )
         .await;
     assert_page(&bad_fee, StatusCode::BAD_REQUEST, &["id=\"err-fee\""]);
-    let missing = ui.post("/ui/wallet/node/send", &[("from", &miner)]).await;
+    let missing = ui.form("/ui/wallet/node/send", &[("from", &miner)]).await;
     assert_page(
         &missing,
         StatusCode::BAD_REQUEST,
         &["id=\"err-to\"", "id=\"err-amount\""],
     );
     let sent = ui
-        .post(
+        .form(
             "/ui/wallet/node/send",
             &[
                 ("from", &miner),
@@ -979,14 +911,14 @@ async fn node_wallet_and_mining_forms_work_and_report_errors_next_to_fields() {
     assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
     assert!(sent.location().starts_with("/ui/tx/"));
     let rec = ui
-        .post(
+        .form(
             "/ui/wallet/node/record",
             &[("author", &bob), ("content", "lot 1 received")],
         )
         .await;
     assert_eq!(rec.status, StatusCode::SEE_OTHER, "{}", rec.body);
     let empty = ui
-        .post(
+        .form(
             "/ui/wallet/node/record",
             &[("author", &bob), ("content", " ")],
         )
@@ -994,23 +926,23 @@ async fn node_wallet_and_mining_forms_work_and_report_errors_next_to_fields() {
     assert_page(&empty, StatusCode::BAD_REQUEST, &["id=\"err-content\""]);
 
     // Mining forms.
-    let too_many = ui.post("/ui/mining/mine", &[("blocks", "50")]).await;
+    let too_many = ui.form("/ui/mining/mine", &[("blocks", "50")]).await;
     assert_page(&too_many, StatusCode::BAD_REQUEST, &["id=\"err-blocks\""]);
-    let bad_addr = ui.post("/ui/mining/mine", &[("address", "dev1xyz")]).await;
+    let bad_addr = ui.form("/ui/mining/mine", &[("address", "dev1xyz")]).await;
     assert_page(&bad_addr, StatusCode::BAD_REQUEST, &["id=\"err-address\""]);
-    let mined = ui.post("/ui/mining/mine", &[("blocks", "2")]).await;
+    let mined = ui.form("/ui/mining/mine", &[("blocks", "2")]).await;
     assert_eq!(
         mined.location(),
         format!("/ui/mining?mined=3&hash={}", ui.node.state().tip().hash)
     );
     assert_page(
-        &ui.get(&mined.location()).await,
+        &ui.page(&mined.location()).await,
         StatusCode::OK,
         &["Mined block", "#3"],
     );
     assert!(ui.node.state().mempool().is_empty());
     let bad_interval = ui
-        .post("/ui/mining/start", &[("interval_secs", "soon")])
+        .form("/ui/mining/start", &[("interval_secs", "soon")])
         .await;
     assert_page(
         &bad_interval,
@@ -1018,53 +950,27 @@ async fn node_wallet_and_mining_forms_work_and_report_errors_next_to_fields() {
         &["id=\"err-interval_secs\""],
     );
     let started = ui
-        .post("/ui/mining/start", &[("interval_secs", "3600")])
+        .form("/ui/mining/start", &[("interval_secs", "3600")])
         .await;
     assert_eq!(started.location(), "/ui/mining?notice=started");
     assert_page(
-        &ui.get("/ui/mining?notice=started").await,
+        &ui.page("/ui/mining?notice=started").await,
         StatusCode::OK,
         &["Stop mining", "one block per 3600 s"],
     );
-    let stopped = ui.post("/ui/mining/stop", &[]).await;
+    let stopped = ui.form("/ui/mining/stop", &[]).await;
     assert_eq!(stopped.location(), "/ui/mining?notice=stopped");
     assert!(ui.node.miner().continuous().is_none());
 }
 
-/// Mines a block on `parent` (not the tip): a side branch.
+/// Mines a block on `parent` (not the tip): a side branch, paying the node's miner.
 fn side_block(node: &Node, parent: &Block, tag: &[u8]) -> Block {
-    let height = parent.header.height.next().unwrap();
-    let coinbase = Transaction::coinbase(
-        height,
-        vec![TxOut {
-            amount: node.network().spec().subsidy_at(height),
-            address: node.miner_address(),
-        }],
-        tag.to_vec(),
-    );
-    let mut header = Header {
-        version: 1,
-        height,
-        prev_hash: parent.hash(),
-        merkle_root: merkle_root(&[coinbase.txid()]),
-        time_ms: parent.header.time_ms + 1000,
-        bits: parent.header.bits,
-        nonce: 0,
-    };
-    let target = header.bits.to_target().unwrap();
-    header.nonce = HeaderHasher::new(&header)
-        .find_nonce(&target, 0..u64::MAX >> 11)
-        .unwrap()
-        .0;
-    Block {
-        header,
-        transactions: vec![coinbase],
-    }
+    ferrochain_core::testing::side_block(node.network(), node.miner_address(), parent, tag)
 }
 
 #[tokio::test]
 async fn the_network_page_draws_forks_and_adds_peers() {
-    let ui = start(|_| {}).await;
+    let ui = TestNode::open(|_| {}).await;
     let blocks = ui.mine(3).await;
     let stale = ui
         .run(move |node| {
@@ -1077,7 +983,7 @@ async fn the_network_page_draws_forks_and_adds_peers() {
             (a.hash().to_string(), b.hash().to_string())
         })
         .await;
-    let page = ui.get("/ui/network").await;
+    let page = ui.page("/ui/network").await;
     assert_page(
         &page,
         StatusCode::OK,
@@ -1090,7 +996,7 @@ async fn the_network_page_draws_forks_and_adds_peers() {
         ],
     );
     assert_page(
-        &ui.get(&format!("/ui/block/{}", stale.0)).await,
+        &ui.page(&format!("/ui/block/{}", stale.0)).await,
         StatusCode::OK,
         &["not in the active chain"],
     );
@@ -1102,14 +1008,14 @@ async fn the_network_page_draws_forks_and_adds_peers() {
         Some(false)
     );
 
-    let bad = ui.post("/ui/network/peers", &[("url", "not a url")]).await;
+    let bad = ui.form("/ui/network/peers", &[("url", "not a url")]).await;
     assert_page(
         &bad,
         StatusCode::BAD_REQUEST,
         &["id=\"err-url\"", "http://host:port"],
     );
     let unreachable = ui
-        .post("/ui/network/peers", &[("url", "127.0.0.1:1")])
+        .form("/ui/network/peers", &[("url", "127.0.0.1:1")])
         .await;
     assert_page(
         &unreachable,
@@ -1117,17 +1023,17 @@ async fn the_network_page_draws_forks_and_adds_peers() {
         &["id=\"err-url\"", "add anyway"],
     );
     let forced = ui
-        .post(
+        .form(
             "/ui/network/peers",
             &[("url", "127.0.0.1:1"), ("force", "1")],
         )
         .await;
     assert_eq!(forced.location(), "/ui/network?added=http://127.0.0.1:1");
     assert_page(
-        &ui.get("/ui/network").await,
+        &ui.page("/ui/network").await,
         StatusCode::OK,
         &["Peers (1)", "http://127.0.0.1:1"],
     );
-    let synced = ui.post("/ui/network/peers", &[("sync", "1")]).await;
+    let synced = ui.form("/ui/network/peers", &[("sync", "1")]).await;
     assert_page(&synced, StatusCode::OK, &["http://127.0.0.1:1:"]);
 }

@@ -17,7 +17,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use ferrochain_node::{Config, Node};
+use ferrochain_http::testing::{TestNode, free_port};
+use ferrochain_node::Node;
 use serde_json::{Value, json};
 
 const CHROMIUM: &[&str] = &["/usr/bin/chromium", "/usr/bin/chromium-browser"];
@@ -42,14 +43,6 @@ fn screenshot_dir() -> PathBuf {
     let dir = target.join("ui-screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 async fn start_driver(chromium: &str, profile: &Path) -> (Driver, Client) {
@@ -155,36 +148,9 @@ async fn click(c: &Client, selector: &str) {
     css(c, selector).await.click().await.unwrap();
 }
 
-/// Mines a block on `parent` (not the tip): a side branch.
+/// Mines a block on `parent` (not the tip): a side branch, paying the node's miner.
 fn side_block(node: &Node, parent: &ferrochain_core::Block, tag: &[u8]) -> ferrochain_core::Block {
-    use ferrochain_core::{Header, HeaderHasher, Transaction, TxOut};
-    let height = parent.header.height.next().unwrap();
-    let coinbase = Transaction::coinbase(
-        height,
-        vec![TxOut {
-            amount: node.network().spec().subsidy_at(height),
-            address: node.miner_address(),
-        }],
-        tag.to_vec(),
-    );
-    let mut header = Header {
-        version: 1,
-        height,
-        prev_hash: parent.hash(),
-        merkle_root: ferrochain_core::merkle::merkle_root(&[coinbase.txid()]),
-        time_ms: parent.header.time_ms + 1000,
-        bits: parent.header.bits,
-        nonce: 0,
-    };
-    let target = header.bits.to_target().unwrap();
-    header.nonce = HeaderHasher::new(&header)
-        .find_nonce(&target, 0..u64::MAX >> 11)
-        .unwrap()
-        .0;
-    ferrochain_core::Block {
-        header,
-        transactions: vec![coinbase],
-    }
+    ferrochain_core::testing::side_block(node.network(), node.miner_address(), parent, tag)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -208,23 +174,12 @@ async fn a_person_pays_sees_it_confirm_live_verifies_its_proof_and_tampers_with_
 
 async fn run(chromium: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("node");
-    let node = tokio::task::spawn_blocking(move || {
-        Node::open(Config {
-            data_dir: data,
-            mine_threads: 1,
-            ..Config::default()
-        })
-        .unwrap()
-    })
-    .await
-    .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(ferrochain_http::serve(node.clone(), listener, async move {
-        let _ = stopped.await;
-    }));
+    let served = TestNode::builder()
+        .data_dir(dir.path().join("node"))
+        .start()
+        .await;
+    let node = served.node.clone();
+    let base = served.root().to_string();
     let shots_dir = screenshot_dir();
     let (_driver, c) = start_driver(chromium, &dir.path().join("profile")).await;
     let url = |path: &str| format!("{base}{path}");
@@ -539,7 +494,6 @@ async fn run(chromium: &str) {
     assert_eq!(balance, "2.5");
 
     c.close().await.unwrap();
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    served.stop().await;
     eprintln!("screenshots in {}", shots_dir.display());
 }
