@@ -512,14 +512,30 @@ pub fn run(args: &WalletArgs) -> anyhow::Result<String> {
             let proof = RecordProof::from_json_bytes(&bytes)?;
             let v = proof.verify_for_network(&net)?;
             out.push_str("record proof verified offline: signature, Merkle path, header links, proof of work\n");
-            out.push_str(&format!(
-                "author:        {}\n",
-                net.address(&v.author_address_hash)
-            ));
-            out.push_str(&format!(
-                "content:       {}\n",
-                String::from_utf8_lossy(&v.payload)
-            ));
+            match ferrochain_wallet::Claim::from_payload(&v.payload) {
+                // A name without a key: the signer vouches only that it received the record (ADR 0017).
+                Some(claim) => {
+                    out.push_str(&format!(
+                        "claimed author: {} (a name without a key; not proven)\n",
+                        claim.author
+                    ));
+                    out.push_str(&format!(
+                        "signed by:     {} (vouches that it received this record)\n",
+                        net.address(&v.author_address_hash)
+                    ));
+                    out.push_str(&format!("content:       {}\n", claim.content));
+                }
+                None => {
+                    out.push_str(&format!(
+                        "author:        {}\n",
+                        net.address(&v.author_address_hash)
+                    ));
+                    out.push_str(&format!(
+                        "content:       {}\n",
+                        String::from_utf8_lossy(&v.payload)
+                    ));
+                }
+            }
             out.push_str(&format!(
                 "block:         {} at height {}\n",
                 v.block_hash, v.height

@@ -33,7 +33,7 @@ pub mod p2p;
 mod peers;
 mod service;
 
-pub use config::{Config, NetworkError, load_network};
+pub use config::{Config, ConfigError, NetworkError, load_network};
 pub use error::ErrorCode;
 pub use events::Event;
 pub use files::write_atomically;
@@ -41,7 +41,7 @@ pub use metrics::{Gauges, Metrics};
 pub use miner::{CHUNK, MineError, Miner, NONCE_LIMIT, block_template};
 pub use node::{Node, NodeError, OpenError, now_ms};
 pub use peers::{
-    BAN_DURATION_MS, BAN_THRESHOLD, Ban, Item, MAX_PEERS, PEERS_FILE, PeerInfo, Peers,
-    normalize_url,
+    BACKOFF_BASE_MS, BACKOFF_MAX_MS, BAN_DURATION_MS, BAN_THRESHOLD, Ban, Item, MAX_PEERS,
+    PEERS_FILE, PeerInfo, Peers, normalize_url,
 };
 pub use service::{Background, MAX_MINE_BLOCKS};

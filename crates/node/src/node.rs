@@ -82,6 +82,9 @@ pub enum NodeError {
         /// Why it is not valid here.
         source: AddressError,
     },
+    /// A claimed author's name is not usable.
+    #[error("author: {0}")]
+    Claim(#[from] ferrochain_wallet::ClaimError),
     /// A request asked for something out of range (say, too many blocks at once).
     #[error("{0}")]
     OutOfRange(String),
@@ -128,6 +131,7 @@ impl NodeError {
             NodeError::KeysDisabled => ErrorCode::KeysDisabled,
             NodeError::Address { .. } => ErrorCode::InvalidAddress,
             NodeError::OutOfRange(_) => ErrorCode::InvalidRequest,
+            NodeError::Claim(_) => ErrorCode::InvalidTransaction,
             NodeError::MiningInterrupted => ErrorCode::ShuttingDown,
             NodeError::TimedOut(_) => ErrorCode::Timeout,
             NodeError::Keystore(_) | NodeError::Io { .. } | NodeError::Task(_) => {
@@ -436,7 +440,7 @@ impl Node {
     /// Creates a node-held key and returns its address (blocking: writes the keystore).
     ///
     /// # Errors
-    /// [`NodeError::KeysDisabled`], [`NodeError::Keystore`], [`NodeError::DataDir`].
+    /// [`NodeError::KeysDisabled`], [`NodeError::Keystore`], [`NodeError::Io`].
     pub fn new_held_address(&self) -> Result<String, NodeError> {
         let mut ks = self.keystore()?;
         let address = ks.generate(&mut rand::rng())?;
@@ -523,6 +527,23 @@ impl Node {
             .get_signing_key(author)
             .map_err(|_| NodeError::NotHeld(author.to_string()))?;
         Ok(build_record(key, payload, now_ms(), &self.inner.network)?)
+    }
+
+    /// The address of the node's own key, which signs records for authors without a key (claimed names):
+    /// the miner address when the node holds its key, else the first node-held address.
+    ///
+    /// # Errors
+    /// [`NodeError::KeysDisabled`], [`NodeError::NotHeld`] when the node holds no key at all.
+    pub fn own_key_address(&self) -> Result<String, NodeError> {
+        let ks = self.keystore()?;
+        let miner = self.inner.network.address(&self.inner.miner_address);
+        if ks.get_signing_key(&miner).is_ok() {
+            return Ok(miner);
+        }
+        ks.addresses()
+            .first()
+            .map(|a| a.to_string())
+            .ok_or(NodeError::NotHeld(miner))
     }
 
     /// Mines one block on the current tip with at most `max_txs` mempool transactions, paying `reward_to`,

@@ -206,6 +206,22 @@ impl Node {
         .await?
     }
 
+    /// Signs a record for an author without a key: the node's own key ([`Node::own_key_address`]) signs a
+    /// payload that carries `author` as a claimed name beside `content` ([`ferrochain_wallet::Claim`]). The
+    /// node vouches only that it received the record. Returns the record.
+    ///
+    /// # Errors
+    /// [`NodeError::Claim`] for an unusable name, and as [`Node::sign_record`].
+    pub async fn sign_claimed_record(
+        &self,
+        author: &str,
+        content: &str,
+    ) -> Result<Transaction, NodeError> {
+        let payload = ferrochain_wallet::Claim::new(author, content)?.to_payload();
+        let signer = self.own_key_address()?;
+        self.sign_record(signer, payload).await
+    }
+
     /// Creates a node-held key and returns its address.
     ///
     /// # Errors

@@ -58,6 +58,8 @@
 //! * [`proof`]: [`RecordProof`] — a record with its Merkle path and headers, verified offline
 //!   into a [`VerifiedRecord`]; [`verify_record_signature`]; errors in [`ProofError`] and
 //!   [`ProofFormatError`].
+//! * [`claim`]: [`Claim`] — a record payload that carries a claimed author's name (a name with no
+//!   key, vouched for only by the signer).
 //! * [`keystore`]: the node's [`Keystore`] of node-held keys (dev plaintext or encrypted with the
 //!   node's wallet password); errors in [`KeystoreError`].
 //!
@@ -72,6 +74,7 @@
 //! per input); everything else is fast.
 
 pub mod build;
+pub mod claim;
 pub mod coin_select;
 pub mod keyfile;
 pub mod keystore;
@@ -85,6 +88,7 @@ pub use build::{
     BuildError, BuiltTransfer, KeySource, TransferRequest, build_record, build_transfer,
     build_transfer_detailed,
 };
+pub use claim::{Claim, ClaimError};
 pub use coin_select::{
     Candidate, FeePolicy, Maturity, SelectError, Selection, SelectionOptions, TxShape, select_coins,
 };

@@ -109,26 +109,47 @@ pub(super) async fn new_transaction(
                 Some(other) => other.to_string(),
                 None => String::new(),
             };
-            let holds = node
-                .network()
-                .parse_address(&author)
-                .map(|h| node.network().address(&h))
-                .ok()
-                .filter(|a| node.holds(a));
-            let Some(author) = holds else {
-                return Err(Failure::bad(
-                    "Wallet",
-                    format!(
-                        "{INVALID}author {author:?} is not the address of a key this node holds: create one \
-                         with POST /api/new_wallet and use its address as author, or sign the record yourself \
-                         and send {{\"senderPK\", \"signature\", \"data\", \"timestamp_ms\"}}"
-                    ),
-                ));
-            };
-            require_owner(&owner)?;
-            node.sign_record(author, content.into_bytes())
-                .await
-                .map_err(refused)?;
+            let network = node.network();
+            let address_like = author
+                .trim()
+                .to_ascii_lowercase()
+                .starts_with(&format!("{}1", network.spec().address_prefix));
+            match network.parse_address(author.trim()) {
+                // An address: the node signs only with that address's own key.
+                Ok(hash) => {
+                    let address = network.address(&hash);
+                    if !node.holds(&address) {
+                        return Err(Failure::bad(
+                            "Wallet",
+                            format!(
+                                "{INVALID}author {address} is an address whose key this node does not hold: \
+                                 sign the record yourself and send {{\"senderPK\", \"signature\", \"data\", \
+                                 \"timestamp_ms\"}}, use an address of /api/get_wallets, or give a plain name \
+                                 as author (the node then signs it as that author's claim)"
+                            ),
+                        ));
+                    }
+                    require_owner(&owner)?;
+                    node.sign_record(address, content.into_bytes())
+                        .await
+                        .map_err(refused)?;
+                }
+                Err(e) if address_like => {
+                    return Err(Failure::bad(
+                        "Address",
+                        format!(
+                            "{INVALID}author {author:?} looks like an address but is not one: {e}"
+                        ),
+                    ));
+                }
+                // A plain name (C's "YourNet" users type one): the node signs, the name is a claim.
+                Err(_) => {
+                    require_owner(&owner)?;
+                    node.sign_claimed_record(&author, &content)
+                        .await
+                        .map_err(refused)?;
+                }
+            }
         }
         Ok(text(StatusCode::CREATED, "Success"))
     };
@@ -165,13 +186,50 @@ fn posted_block(fields: &Fields) -> Result<Block, Failure> {
     ))
 }
 
+/// The first field of `posted` (a path such as `transactions[1].content`) whose value differs from the same field
+/// of `ours`; fields that `ours` does not have are not compared.
+fn first_difference(posted: &Value, ours: &Value, path: String) -> Option<String> {
+    match (posted, ours) {
+        (Value::Object(p), Value::Object(o)) => p.iter().find_map(|(key, value)| {
+            let at = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            o.get(key)
+                .and_then(|theirs| first_difference(value, theirs, at))
+        }),
+        (Value::Array(p), Value::Array(o)) if p.len() == o.len() => p
+            .iter()
+            .zip(o)
+            .enumerate()
+            .find_map(|(i, (a, b))| first_difference(a, b, format!("{path}[{i}]"))),
+        (Value::Number(a), Value::Number(b)) => (a.as_f64() != b.as_f64()).then_some(path),
+        (a, b) => (a != b).then_some(path),
+    }
+}
+
 /// `POST /add_block`: a block from another node, validated in full like any block from a peer.
 pub(super) async fn add_block(
     State(node): State<Node>,
     body: Result<Body<Value>, ApiError>,
 ) -> Response {
     let result = async {
-        let block = posted_block(&Fields::from_body(body)?)?;
+        let fields = Fields::from_body(body)?;
+        let block = posted_block(&fields)?;
+        if fields.has("hex") {
+            // The view fields beside `hex` must describe the same block: a tampered view is refused.
+            let ours = view::block(&block, node.network());
+            if let Some(field) = first_difference(&fields.to_value(), &ours, String::new()) {
+                return Err(Failure::bad(
+                    "Block",
+                    format!(
+                        "{DISCARDED}field {field} does not match the block that `hex` encodes (the hash covers \
+                         `hex`; a changed view field would not be what was mined)"
+                    ),
+                ));
+            }
+        }
         let outcome = node.accept_block(block).await.map_err(|e| match e {
             NodeError::State(
                 e @ (StateError::InvalidBlock { .. } | StateError::KnownInvalid(_)),

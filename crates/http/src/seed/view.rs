@@ -3,6 +3,7 @@
 
 use ferrochain_core::{Amount, Block, Encode, Height, Network, PubkeyHash, Transaction, TxKind};
 use ferrochain_state::MempoolEntry;
+use ferrochain_wallet::Claim;
 use serde_json::{Map, Value, json};
 
 use super::request::Failure;
@@ -22,8 +23,15 @@ fn seconds(ms: u64) -> f64 {
     ms as f64 / 1000.0
 }
 
-/// The seed view of a transaction.
+/// The seed view of a transaction not in a block (a summary, a pending transaction): its time is now.
 pub(super) fn transaction(tx: &Transaction, network: &Network) -> Value {
+    transaction_at(tx, network, ferrochain_node::now_ms())
+}
+
+/// The seed view of a transaction seen at `time_ms` (its block's time): ferrochain's own fields, and the keys
+/// every seed client reads on every transaction, coinbases and genesis included (ADR 0017) — `timestamp`
+/// (seconds), `author`, `content`, `senderPK`, `data`, `sender`, `recipient`, `amount`.
+pub(super) fn transaction_at(tx: &Transaction, network: &Network, time_ms: u64) -> Value {
     let decimals = network.spec().decimals;
     let address = |h: &PubkeyHash| network.address(h);
     let owners: Vec<PubkeyHash> = tx
@@ -56,9 +64,9 @@ pub(super) fn transaction(tx: &Transaction, network: &Network) -> Value {
     v.insert(
         "recipient".into(),
         if record {
-            Value::Null
+            json!("")
         } else {
-            json!(recipient)
+            json!(recipient.clone().unwrap_or_default())
         },
     );
     v.insert("amount".into(), units(amount, decimals));
@@ -101,12 +109,59 @@ pub(super) fn transaction(tx: &Transaction, network: &Network) -> Value {
         v.insert("timestamp_ms".into(), json!(timestamp_ms));
         v.insert("signature".into(), json!(signature.to_string()));
     }
-    if let Ok(text) = std::str::from_utf8(&tx.payload)
-        && !text.is_empty()
-    {
-        v.insert("content".into(), json!(text));
-    }
     v.insert("payload".into(), json!(hex::encode(&tx.payload)));
+    // The seed clients' keys, on every transaction.
+    let text = std::str::from_utf8(&tx.payload)
+        .ok()
+        .filter(|t| !t.is_empty());
+    let shown_amount = amount.format_units(decimals);
+    let to = recipient.clone().unwrap_or_default();
+    let (author, content, sender_pk) = match &tx.kind {
+        TxKind::Coinbase { .. } => (
+            "coinbase".to_string(),
+            text.map_or_else(
+                || format!("block reward of {shown_amount} to {to}"),
+                str::to_string,
+            ),
+            String::new(),
+        ),
+        TxKind::Transfer { .. } => (
+            owners.first().map(address).unwrap_or_default(),
+            text.map_or_else(|| format!("{shown_amount} to {to}"), str::to_string),
+            tx.inputs()
+                .first()
+                .map(|i| i.public_key.to_string())
+                .unwrap_or_default(),
+        ),
+        TxKind::Record { author, .. } => {
+            let signer = address(&author.pubkey_hash());
+            match Claim::from_payload(&tx.payload) {
+                Some(claim) => {
+                    v.insert("author_claimed".into(), json!(true));
+                    v.insert("signed_by".into(), json!(signer));
+                    (claim.author, claim.content, author.to_string())
+                }
+                None => (
+                    signer,
+                    text.map_or_else(|| hex::encode(&tx.payload), str::to_string),
+                    author.to_string(),
+                ),
+            }
+        }
+    };
+    if !matches!(tx.kind, TxKind::Record { .. }) {
+        v.insert("timestamp".into(), json!(seconds(time_ms)));
+        v.insert("timestamp_ms".into(), json!(time_ms));
+    }
+    let receiver = if matches!(tx.kind, TxKind::Record { .. }) {
+        String::new()
+    } else {
+        to
+    };
+    v.insert("data".into(), json!(format!("{content}|{receiver}")));
+    v.insert("author".into(), json!(author));
+    v.insert("content".into(), json!(content));
+    v.insert("senderPK".into(), json!(sender_pk));
     Value::Object(v)
 }
 
@@ -138,7 +193,7 @@ pub(super) fn block(block: &Block, network: &Network) -> Value {
         "height": h.height.0,
         "timestamp": seconds(h.time_ms),
         "timestamp_ms": h.time_ms,
-        "transactions": block.transactions.iter().map(|t| transaction(t, network)).collect::<Vec<_>>(),
+        "transactions": block.transactions.iter().map(|t| transaction_at(t, network, h.time_ms)).collect::<Vec<_>>(),
         "proof": h.nonce,
         "nonce": h.nonce,
         "previous_hash": h.prev_hash.to_string(),

@@ -278,10 +278,17 @@ pub async fn transaction(
             .to_string()
         });
         let title = format!("Transaction {}", crate::ui::short(&view.txid));
+        // A record for an author without a key carries the author's name as a claim (ADR 0017).
+        let claim = view
+            .record
+            .as_ref()
+            .and_then(|_| hex::decode(&view.payload_hex).ok())
+            .and_then(|payload| ferrochain_wallet::Claim::from_payload(&payload));
         let ctx = context! {
             tx => v(&view),
             proof => v(&proof),
             verify_data => verify_data,
+            claim => v(&claim),
         };
         respond(&node, owner, Page::new("tx.html", title, "blocks", ctx))
     })

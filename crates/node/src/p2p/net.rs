@@ -1,4 +1,5 @@
-//! The node's network task ([`start`]), started by [`crate::serve`] and stopped when the node closes:
+//! The node's network task ([`start`]), started by `Node::start_background` (the HTTP crate's `serve` calls
+//! it) and stopped when the node closes:
 //!
 //! - **At start** it introduces this node to every known peer (those of the config and of `peers.json`):
 //!   `POST /p2p/v1/handshake`, which makes each peer add this node back, and syncs from any that claims more
