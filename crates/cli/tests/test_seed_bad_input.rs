@@ -214,7 +214,8 @@ fn cases(n: &Names) -> Vec<Case> {
         // C
         raw_case("/new_transaction", "application/json", "{{", 400, Text, "key must be a string"),
         json_case("/new_transaction", json!({}), 400, Text, "Invalid transaction data: missing author, content"),
-        json_case("/new_transaction", json!({"author": "Alice", "content": "x"}), 400, Text, "not the address of a key this node holds"),
+        json_case("/new_transaction", json!({"author": "Al\nice", "content": "x"}), 400, Text, "control characters"),
+        json_case("/new_transaction", json!({"author": "dev1qqqqqqqq", "content": "x"}), 400, Text, "looks like an address but is not one"),
         json_case("/new_transaction", json!({"senderPK": "zz", "signature": "00", "data": "x"}), 400, Text, "senderPK"),
         json_case("/new_transaction", json!({"senderPK": pk, "signature": "00", "data": "x"}), 400, Text, "128 hex digits"),
         json_case("/new_transaction", json!({"senderPK": pk, "signature": zeros, "data": 5}), 400, Text, "exact text"),

@@ -27,11 +27,11 @@
 //! | **B** `/blockchain/nodes/get` | GET | — | 200 `{"nodes":[url…]}` | anyone |
 //! | **B** `/client/wallet/new` | GET | — | 200 `{"private_key","public_key","address"}` (hex, hex, address); not stored | anyone |
 //! | **B** `/client/generate/transaction` | POST | `sender_address, sender_private_key, recipient_address, amount[, fee]` | 200 `{"transaction":<signed tx>,"signature","txid","summary":<tx>}`; 400 `{"message"}` | anyone |
-//! | **C** `/new_transaction` | POST | `{author, content}` (author = node-held address) or `{senderPK, signature, data[, timestamp_ms]}` | 201 `Success`; 400 text `Invalid transaction data: …`; 409 text (duplicate) | owner (author form) / anyone (signed) |
+//! | **C** `/new_transaction` | POST | `{author, content}` (author = a node-held address, or a plain name the node signs as a claim — ADR 0017) or `{senderPK, signature, data[, timestamp_ms]}` | 201 `Success`; 400 text `Invalid transaction data: …`; 409 text (duplicate) | owner (author form) / anyone (signed) |
 //! | **C** `/pending_tx` | GET | — | 200 `[<tx>…]` | anyone |
 //! | **C** `/register_node` | POST | `{node_address}` | 200 the chain as `/chain`; 400 text | anyone (it is how nodes introduce themselves) |
 //! | **C** `/register_with` | POST | `{node_address}` | 200 `Registration successful` (this node registers with the remote one and syncs from it); 400 text | owner |
-//! | **C** `/add_block` | POST | `{"hex": <canonical block encoding>}` (every block view carries `hex`) or ferrochain's block JSON `{header, transactions}` | 201 `Block added to the chain`; 200 `Block already known`; 202 side chain / parent unknown; 400 `The block was discarded by the node: …` | anyone (validated in full) |
+//! | **C** `/add_block` | POST | `{"hex": <canonical block encoding>}` (every block view carries `hex`; view fields sent beside it must match it, else 400 naming the field) or ferrochain's block JSON `{header, transactions}` | 201 `Block added to the chain`; 200 `Block already known`; 202 side chain / parent unknown; 400 `The block was discarded by the node: …` | anyone (validated in full) |
 //! | **C** `/save` | GET | — | 201 `Success: saved N blocks to <path>` (a `chain export` file in the data dir) | owner |
 //! | **D** `/api/get_wallets` | GET | — | `{"data":[{address, balance, pending}],"error":null}` (node-held addresses, confirmed balance; never keys) | anyone |
 //! | **D** `/api/get_blocks` | GET | — | `{"data":[<block>…]}` | anyone |
@@ -54,9 +54,13 @@
 //! `recipient` (the first output not paying back to an input's owner, else the first output; `null` for a
 //! record), `amount` (what goes to others — outputs not paying back to an input's owner, or all outputs of a
 //! payment to oneself or a coinbase — in whole units as a JSON number) with `amount_units` (smallest units,
-//! exact), `inputs`, `outputs`, `payload` (hex) and `content` (the payload as text when it is UTF-8). Records
-//! also carry `author`, `public_key`, `timestamp` (seconds), `timestamp_ms` and `signature`. Pending
-//! transactions carry `fee`.
+//! exact), `inputs`, `outputs`, `payload` (hex). Every transaction — coinbases and genesis included — also
+//! carries the keys the seed clients read (ADR 0017): `timestamp` (seconds; the block's time, a record's own
+//! time, or now for a pending transaction) with `timestamp_ms`, `author` (a record's author or claimed name, a
+//! transfer's sender, `coinbase`), `content` (the payload as text, or a short description), `senderPK` (the
+//! signing public key, hex; empty for a coinbase) and `data` (`content|receiver`, as the supply-chain fork
+//! splits it). Records also carry `public_key` and `signature`, and `author_claimed`/`signed_by` when the
+//! author is a claimed name. Pending transactions carry `fee`.
 //!
 //! **Amounts** in requests are whole units as the seeds used them: `5`, `"5"`, `0.5` or `"0.5"`; negative,
 //! zero, non-numeric (`"-7abc"`), too precise or too large amounts are refused with a 400 saying which.
