@@ -512,28 +512,44 @@ pub fn run(args: &WalletArgs) -> anyhow::Result<String> {
             let proof = RecordProof::from_json_bytes(&bytes)?;
             let v = proof.verify_for_network(&net)?;
             out.push_str("record proof verified offline: signature, Merkle path, header links, proof of work\n");
-            match ferrochain_wallet::Claim::from_payload(&v.payload) {
-                // A name without a key: the signer vouches only that it received the record (ADR 0017).
-                Some(claim) => {
-                    out.push_str(&format!(
-                        "claimed author: {} (a name without a key; not proven)\n",
-                        claim.author
-                    ));
-                    out.push_str(&format!(
-                        "signed by:     {} (vouches that it received this record)\n",
-                        net.address(&v.author_address_hash)
-                    ));
-                    out.push_str(&format!("content:       {}\n", claim.content));
-                }
-                None => {
-                    out.push_str(&format!(
-                        "author:        {}\n",
-                        net.address(&v.author_address_hash)
-                    ));
-                    out.push_str(&format!(
-                        "content:       {}\n",
-                        String::from_utf8_lossy(&v.payload)
-                    ));
+            if let Some(legacy) = ferrochain_wallet::LegacyRsaRecord::from_payload(&v.payload) {
+                // The seed fork's RSA record (ADR 0018): the author's own signature, checked here too.
+                let info = legacy
+                    .verify()
+                    .map_err(|e| anyhow::anyhow!("legacy RSA record: {e}"))?;
+                out.push_str(&format!(
+                    "legacy RSA:    RSA-{} signature verified, key {} (weak by today's standards)\n",
+                    info.bits, info.fingerprint
+                ));
+                out.push_str(&format!(
+                    "co-signed by:  {}\n",
+                    net.address(&v.author_address_hash)
+                ));
+                out.push_str(&format!("data:          {}\n", legacy.data));
+            } else {
+                match ferrochain_wallet::Claim::from_payload(&v.payload) {
+                    // A name without a key: the signer vouches only that it received the record (ADR 0017).
+                    Some(claim) => {
+                        out.push_str(&format!(
+                            "claimed author: {} (a name without a key; not proven)\n",
+                            claim.author
+                        ));
+                        out.push_str(&format!(
+                            "signed by:     {} (vouches that it received this record)\n",
+                            net.address(&v.author_address_hash)
+                        ));
+                        out.push_str(&format!("content:       {}\n", claim.content));
+                    }
+                    None => {
+                        out.push_str(&format!(
+                            "author:        {}\n",
+                            net.address(&v.author_address_hash)
+                        ));
+                        out.push_str(&format!(
+                            "content:       {}\n",
+                            String::from_utf8_lossy(&v.payload)
+                        ));
+                    }
                 }
             }
             out.push_str(&format!(

@@ -162,3 +162,104 @@ async fn add_block_refuses_a_view_whose_fields_disagree_with_its_hex() {
     assert_eq!(status, 400, "{text}");
     assert!(text.contains("field nonce"), "{text}");
 }
+
+/// The supply-chain fork's RSA-signed record: made here with the `rsa` crate as the fork's `cryptoModule.sign`
+/// makes it (PKCS#1 v1.5 over SHA-256 of the UTF-8 data, the signature sent as latin-1 text).
+#[tokio::test]
+async fn the_forks_rsa_signed_record_is_accepted_mined_and_readable_and_a_bad_signature_is_refused()
+{
+    use rsa::pkcs8::DecodePrivateKey;
+    use rsa::sha2::Sha256;
+    // An RSA-1024 test key (made with Python `cryptography`; the fork's wallets hold RSA-1024 keys).
+    const PRIVATE: &str = r#"-----BEGIN PRIVATE KEY-----
+MIICdwIBADANBgkqhkiG9w0BAQEFAASCAmEwggJdAgEAAoGBAMmbaCKB/6OKZnTA
+GFu2pJxiu/Uy/rVA3J9K8rV3l6lL042xMW7nDulzLqNL45vtxgtjRgFWT4EeaFTO
+NrXrDNApHZGeWP1atWCYK9lzYjC9JDqgU1aB0b5My21NcLP6RlVWq1o1gbwWfdli
+5xOa5p3n/Sn4jg72JWi81KeCCH0FAgMBAAECgYACQglSiZ4xWLV5DUW4kT0au0hb
+oKyVnxpZdl9thN9f+AdwiNGC6neSScX18j2kW29iZUQ9c5gEXDDS8lROiUllblfL
+6UGHzfKYoToyinKfDg0i1zCtjLMvUpI4jMqXktQjvbSoSPkEIamoETREGIVLFugw
+sGRsp+Ucs57B1B906QJBAO/WSpEMasaILMLZyW5W9eJJ6j0V+UeC3tT2Hs9LSAUu
+HPnhexTXPhLxA9W6irwho77ukXUfeRzC+O/UIiatX0sCQQDXMZCf+pbyNKySEUWB
+f+TSamUzRt8wSUjiBQvfZ4+7/ujlXnPVkxaKQDK5ANVTeRSY6nbT9YtGSGtcMCV8
+Y9LvAkEAqi89Kj/NZKMsX/d6X7mFMNWSSVZWVNAgnq0mn6GjsUlPdmDxnZA+k+JB
+/l8oIucb8lgHDz0OC8KuMkAtG5TakQJBAJFdoxPepH8DBBw73JcJPRrC0pAb7QLi
+ToCX5hhJDfhxzwO6lUcN8Gj9ywXcQT79COPvZsvyD94vZ47D21621DMCQDK3cotE
+9LTKvVWVfml2AXKUSx5V0hsI21Xc8rJ50JKk/rXIxItumkj9aPc3tHrWik9sMpPq
+R6am9iQysl3dxQw=
+-----END PRIVATE KEY-----
+"#;
+    const PUBLIC: &str = r#"-----BEGIN PUBLIC KEY-----
+MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDJm2gigf+jimZ0wBhbtqScYrv1
+Mv61QNyfSvK1d5epS9ONsTFu5w7pcy6jS+Ob7cYLY0YBVk+BHmhUzja16wzQKR2R
+nlj9WrVgmCvZc2IwvSQ6oFNWgdG+TMttTXCz+kZVVqtaNYG8Fn3ZYucTmuad5/0p
++I4O9iVovNSnggh9BQIDAQAB
+-----END PUBLIC KEY-----
+"#;
+    let key = rsa::PrivateKey::from_pkcs8_pem(PRIVATE).unwrap();
+    let data = "crate of apples|-----BEGIN PUBLIC KEY-----\nMIGfMA0GCSq\n-----END PUBLIC KEY-----";
+    let signature = key.pkcs1v15_sign::<Sha256>(data.as_bytes()).unwrap();
+    let latin1: String = signature.iter().map(|&b| char::from(b)).collect();
+
+    let node = TestNode::start(|_| {}).await;
+    let (status, text) = post_record(
+        &node,
+        json!({"senderPK": PUBLIC, "signature": latin1, "data": data}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+
+    // A changed byte of the data: refused with the reason.
+    let (status, text) = post_record(
+        &node,
+        json!({"senderPK": PUBLIC, "signature": latin1, "data": "crate of pears|x"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+    assert!(text.contains("does not verify"), "{text}");
+    // Not a key at all.
+    let (status, text) = post_record(
+        &node,
+        json!({"senderPK": "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----", "signature": latin1, "data": data}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+
+    node.mine(1).await;
+    let chain = node.get_root("/chain").await;
+    let rec = chain["chain"][1]["transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["legacy_rsa"].is_object())
+        .cloned()
+        .unwrap_or_else(|| panic!("no RSA record in {chain}"));
+    assert_client_keys(&rec);
+    // What the fork's page reads: the PEM as senderPK, the signed text as data.
+    assert_eq!(rec["senderPK"].as_str().unwrap().trim(), PUBLIC.trim());
+    assert_eq!(rec["data"], data);
+    assert_eq!(rec["content"], "crate of apples");
+    assert_eq!(rec["legacy_rsa"]["verified"], true);
+    assert_eq!(rec["legacy_rsa"]["bits"], 1024);
+    // From the chain alone: the record's payload carries the envelope, and its RSA signature checks.
+    let payload = hex::decode(rec["payload"].as_str().unwrap()).unwrap();
+    let envelope = ferrochain_wallet::LegacyRsaRecord::from_payload(&payload).unwrap();
+    assert_eq!(envelope.verify().unwrap().bits, 1024);
+    // The web UI labels it.
+    let page = node
+        .client
+        .get(format!(
+            "{}/ui/tx/{}",
+            node.root(),
+            rec["txid"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("legacy RSA") && page.contains("signature verified"),
+        "{page}"
+    );
+}

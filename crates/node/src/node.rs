@@ -85,6 +85,9 @@ pub enum NodeError {
     /// A claimed author's name is not usable.
     #[error("author: {0}")]
     Claim(#[from] ferrochain_wallet::ClaimError),
+    /// A legacy RSA record is refused (bad key, small key, bad signature).
+    #[error("{0}")]
+    Legacy(#[from] ferrochain_wallet::LegacyError),
     /// A request asked for something out of range (say, too many blocks at once).
     #[error("{0}")]
     OutOfRange(String),
@@ -131,7 +134,7 @@ impl NodeError {
             NodeError::KeysDisabled => ErrorCode::KeysDisabled,
             NodeError::Address { .. } => ErrorCode::InvalidAddress,
             NodeError::OutOfRange(_) => ErrorCode::InvalidRequest,
-            NodeError::Claim(_) => ErrorCode::InvalidTransaction,
+            NodeError::Claim(_) | NodeError::Legacy(_) => ErrorCode::InvalidTransaction,
             NodeError::MiningInterrupted => ErrorCode::ShuttingDown,
             NodeError::TimedOut(_) => ErrorCode::Timeout,
             NodeError::Keystore(_) | NodeError::Io { .. } | NodeError::Task(_) => {

@@ -222,6 +222,23 @@ impl Node {
         self.sign_record(signer, payload).await
     }
 
+    /// Accepts a legacy RSA record (the seed fork's `{senderPK: PEM, signature, data}`): checks the author's
+    /// RSA signature and key size, then the node's own key signs a record whose payload is the whole RSA
+    /// envelope, so that anyone can check the author's signature from the chain alone (ADR 0018).
+    ///
+    /// # Errors
+    /// [`NodeError::Legacy`] for a bad key or signature, and as [`Node::sign_record`].
+    pub async fn sign_legacy_record(
+        &self,
+        record: ferrochain_wallet::LegacyRsaRecord,
+    ) -> Result<Transaction, NodeError> {
+        let record = self
+            .blocking(move |_| record.verify().map(|_| record))
+            .await??;
+        let signer = self.own_key_address()?;
+        self.sign_record(signer, record.to_payload()).await
+    }
+
     /// Creates a node-held key and returns its address.
     ///
     /// # Errors

@@ -60,6 +60,8 @@
 //!   [`ProofFormatError`].
 //! * [`claim`]: [`Claim`] — a record payload that carries a claimed author's name (a name with no
 //!   key, vouched for only by the signer).
+//! * [`legacy`]: [`LegacyRsaRecord`] — the RSA-signed records of the seed's supply-chain fork, kept in a
+//!   record payload and verifiable from the chain alone.
 //! * [`keystore`]: the node's [`Keystore`] of node-held keys (dev plaintext or encrypted with the
 //!   node's wallet password); errors in [`KeystoreError`].
 //!
@@ -78,6 +80,7 @@ pub mod claim;
 pub mod coin_select;
 pub mod keyfile;
 pub mod keystore;
+pub mod legacy;
 pub mod mnemonic;
 pub mod proof;
 mod sealing;
@@ -94,6 +97,7 @@ pub use coin_select::{
 };
 pub use keyfile::{Account, KdfParams, KdfPolicy, KeyFile, KeyFileError};
 pub use keystore::{Keystore, KeystoreError, Protection};
+pub use legacy::{LegacyError, LegacyRsaRecord, RsaKeyInfo};
 pub use mnemonic::{Mnemonic, MnemonicError};
 pub use proof::{
     ProofError, ProofFormatError, RecordProof, VerifiedRecord, verify_record_signature,

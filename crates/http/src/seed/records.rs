@@ -2,6 +2,7 @@
 //! pending list, blocks from other nodes (`/add_block`) and saving the chain (`/save`). Answers are plain text,
 //! as theirs were (except the JSON lists).
 
+use ferrochain_wallet::LegacyRsaRecord;
 use std::path::{Path, PathBuf};
 
 use axum::extract::State;
@@ -87,7 +88,27 @@ pub(super) async fn new_transaction(
             // Building the record failed (empty or too large content, no key).
             other => node_failure(&node, other).prefixed(INVALID),
         };
-        if fields.has("senderPK") || fields.has("signature") {
+        let pem = fields
+            .get("senderPK")
+            .and_then(Value::as_str)
+            .filter(|k| k.contains("-----BEGIN"));
+        if let Some(pem) = pem {
+            // The supply-chain fork's RSA-signed record (ADR 0018): the node keeps it, co-signed.
+            let (Some(Value::String(signature)), Some(Value::String(data))) =
+                (fields.get("signature"), fields.get("data"))
+            else {
+                return Err(Failure::bad(
+                    "Transaction",
+                    format!(
+                        "{INVALID}an RSA record needs \"signature\" and \"data\" strings beside \"senderPK\""
+                    ),
+                ));
+            };
+            let record = LegacyRsaRecord::from_fork(pem, signature, data)
+                .map_err(|e| Failure::bad("Transaction", format!("{INVALID}{e}")))?;
+            require_owner(&owner)?;
+            node.sign_legacy_record(record).await.map_err(refused)?;
+        } else if fields.has("senderPK") || fields.has("signature") {
             let tx = signed_record(&fields)?;
             node.accept_transaction(tx).await.map_err(refused)?;
         } else {

@@ -3,7 +3,7 @@
 
 use ferrochain_core::{Amount, Block, Encode, Height, Network, PubkeyHash, Transaction, TxKind};
 use ferrochain_state::MempoolEntry;
-use ferrochain_wallet::Claim;
+use ferrochain_wallet::{Claim, LegacyRsaRecord};
 use serde_json::{Map, Value, json};
 
 use super::request::Failure;
@@ -135,17 +135,40 @@ pub(super) fn transaction_at(tx: &Transaction, network: &Network, time_ms: u64) 
         ),
         TxKind::Record { author, .. } => {
             let signer = address(&author.pubkey_hash());
-            match Claim::from_payload(&tx.payload) {
-                Some(claim) => {
-                    v.insert("author_claimed".into(), json!(true));
-                    v.insert("signed_by".into(), json!(signer));
-                    (claim.author, claim.content, author.to_string())
-                }
-                None => (
+            if let Some(legacy) = LegacyRsaRecord::from_payload(&tx.payload) {
+                // The fork's RSA-signed record, co-signed by a node (ADR 0018).
+                let checked = legacy.verify();
+                v.insert("signed_by".into(), json!(signer));
+                v.insert(
+                    "legacy_rsa".into(),
+                    json!({
+                        "verified": checked.is_ok(),
+                        "bits": checked.as_ref().ok().map(|k| k.bits),
+                        "fingerprint": checked.as_ref().ok().map(|k| k.fingerprint.clone()),
+                    }),
+                );
+                let short = checked
+                    .as_ref()
+                    .map(|k| k.fingerprint[..16].to_string())
+                    .unwrap_or_else(|_| "unverified".into());
+                let item = legacy
+                    .data
+                    .split('|')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                v.insert("data".into(), json!(legacy.data));
+                (format!("RSA key {short}"), item, legacy.sender_pem)
+            } else if let Some(claim) = Claim::from_payload(&tx.payload) {
+                v.insert("author_claimed".into(), json!(true));
+                v.insert("signed_by".into(), json!(signer));
+                (claim.author, claim.content, author.to_string())
+            } else {
+                (
                     signer,
                     text.map_or_else(|| hex::encode(&tx.payload), str::to_string),
                     author.to_string(),
-                ),
+                )
             }
         }
     };
@@ -158,7 +181,9 @@ pub(super) fn transaction_at(tx: &Transaction, network: &Network, time_ms: u64) 
     } else {
         to
     };
-    v.insert("data".into(), json!(format!("{content}|{receiver}")));
+    if !v.contains_key("data") {
+        v.insert("data".into(), json!(format!("{content}|{receiver}")));
+    }
     v.insert("author".into(), json!(author));
     v.insert("content".into(), json!(content));
     v.insert("senderPK".into(), json!(sender_pk));

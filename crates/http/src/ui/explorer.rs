@@ -279,16 +279,29 @@ pub async fn transaction(
         });
         let title = format!("Transaction {}", crate::ui::short(&view.txid));
         // A record for an author without a key carries the author's name as a claim (ADR 0017).
-        let claim = view
+        let payload = view
             .record
             .as_ref()
             .and_then(|_| hex::decode(&view.payload_hex).ok())
-            .and_then(|payload| ferrochain_wallet::Claim::from_payload(&payload));
+            .unwrap_or_default();
+        let claim = ferrochain_wallet::Claim::from_payload(&payload);
+        // The seed fork's RSA-signed record, co-signed by the node (ADR 0018): checked again here.
+        let legacy = ferrochain_wallet::LegacyRsaRecord::from_payload(&payload).map(|r| {
+            let checked = r.verify();
+            serde_json::json!({
+                "data": r.data,
+                "verified": checked.is_ok(),
+                "error": checked.as_ref().err().map(ToString::to_string),
+                "bits": checked.as_ref().ok().map(|k| k.bits),
+                "fingerprint": checked.as_ref().ok().map(|k| k.fingerprint.clone()),
+            })
+        });
         let ctx = context! {
             tx => v(&view),
             proof => v(&proof),
             verify_data => verify_data,
             claim => v(&claim),
+            legacy => v(&legacy),
         };
         respond(&node, owner, Page::new("tx.html", title, "blocks", ctx))
     })
