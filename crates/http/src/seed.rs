@@ -97,36 +97,61 @@ mod tutorial;
 mod utxo;
 mod view;
 
+use std::time::Duration;
+
 use axum::Router;
+use axum::http::Method;
 use axum::routing::{get, post};
+use tower_http::cors::{Any, CorsLayer};
 
 use ferrochain_node::Node;
 
-/// The seed-compatible routes of the module table.
-pub fn router() -> Router<Node> {
+/// Cross-origin access for B's wallet pages served on another port (as the original ran them): any origin,
+/// no credentials, GET and POST with any request header (the original page sends a stray
+/// `Access-Control-Allow-Origin` request header, which makes browsers ask first). Only on the [`cross_origin`]
+/// routes: public reads and the submission of signed transactions — never an owner route.
+fn cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers(Any)
+        .max_age(Duration::from_secs(600))
+}
+
+/// The routes that answer other origins ([`cors`]): the public reads B's pages (and A's `/chain`) make and
+/// the routes of signed transactions, none of which acts with the node's keys or changes the node beyond
+/// accepting a transaction its sender signed.
+fn cross_origin() -> Router<Node> {
     Router::new()
-        // A (and the shared /chain of A and C)
-        .route("/mine", get(tutorial::mine))
-        .route("/transactions/new", post(tutorial::new_transaction))
         .route("/chain", get(tutorial::chain))
-        .route("/nodes/register", post(peering::register_nodes))
-        .route("/nodes/resolve", get(peering::resolve))
-        // B
         .route("/blockchain/chain", get(tutorial::chain))
-        .route("/blockchain/mine", get(tutorial::mine_json))
         .route(
             "/blockchain/transactions/new",
             post(tutorial::submit_signed),
         )
         .route("/blockchain/transactions/get", get(tutorial::pending))
-        .route("/blockchain/nodes/register", post(peering::register_nodes))
-        .route("/blockchain/nodes/resolve", get(peering::resolve))
         .route("/blockchain/nodes/get", get(peering::list_nodes))
         .route("/client/wallet/new", get(tutorial::client_wallet))
         .route(
             "/client/generate/transaction",
             post(tutorial::generate_transaction),
         )
+        .layer(cors())
+}
+
+/// The seed-compatible routes of the module table.
+pub fn router() -> Router<Node> {
+    Router::new()
+        .merge(cross_origin())
+        // A (its /chain, shared with C, is a cross-origin route)
+        .route("/mine", get(tutorial::mine))
+        .route("/transactions/new", post(tutorial::new_transaction))
+        .route("/nodes/register", post(peering::register_nodes))
+        .route("/nodes/resolve", get(peering::resolve))
+        // B (its public reads and signed submissions are cross-origin routes)
+        .route("/blockchain/mine", get(tutorial::mine_json))
+        .route("/blockchain/nodes/register", post(peering::register_nodes))
+        .route("/blockchain/nodes/resolve", get(peering::resolve))
         // C
         .route("/new_transaction", post(records::new_transaction))
         .route("/pending_tx", get(records::pending))

@@ -107,7 +107,62 @@ pub(super) fn transaction(tx: &Transaction, network: &Network) -> Value {
         v.insert("content".into(), json!(text));
     }
     v.insert("payload".into(), json!(hex::encode(&tx.payload)));
+    v.extend(client_b_fields(tx, network));
     Value::Object(v)
+}
+
+/// B's transaction fields (its pages show `sender_address`, `recipient_address` and `value`): the sender's
+/// address (`"0"` for a coinbase, the author for a record), the first output paying someone other than the
+/// sender — else, a payment to oneself, the first output — and what those outputs carry, in whole units. A
+/// record pays no one: `recipient_address` is `null` and `value` 0. These are what
+/// `/blockchain/transactions/new` matches a confirmation form against ([`client_b_parties`]).
+pub(super) fn client_b_fields(tx: &Transaction, network: &Network) -> Map<String, Value> {
+    let decimals = network.spec().decimals;
+    let (sender, recipient, value) = client_b_parties(tx);
+    let sender = match (&tx.kind, sender) {
+        (TxKind::Coinbase { .. }, _) | (_, None) => json!("0"),
+        (_, Some(h)) => json!(network.address(&h)),
+    };
+    let mut v = Map::new();
+    v.insert("sender_address".into(), sender);
+    v.insert(
+        "recipient_address".into(),
+        json!(recipient.map(|h| network.address(&h))),
+    );
+    v.insert("value".into(), units(value, decimals));
+    v
+}
+
+/// The parties of [`client_b_fields`] as key hashes: sender (`None` for a coinbase), recipient (`None` for a
+/// record or an output-less coinbase) and the value paid to the recipient's side.
+pub(super) fn client_b_parties(
+    tx: &Transaction,
+) -> (Option<PubkeyHash>, Option<PubkeyHash>, Amount) {
+    let sender = match &tx.kind {
+        TxKind::Coinbase { .. } => None,
+        TxKind::Transfer { inputs } => inputs.first().map(|i| i.public_key.pubkey_hash()),
+        TxKind::Record { author, .. } => Some(author.pubkey_hash()),
+    };
+    if matches!(tx.kind, TxKind::Record { .. }) {
+        return (sender, None, Amount::ZERO);
+    }
+    let owners: Vec<PubkeyHash> = tx
+        .inputs()
+        .iter()
+        .map(|i| i.public_key.pubkey_hash())
+        .collect();
+    let to_others: Vec<_> = tx
+        .outputs
+        .iter()
+        .filter(|o| !owners.contains(&o.address))
+        .collect();
+    let paid: Vec<_> = if to_others.is_empty() {
+        tx.outputs.first().into_iter().collect()
+    } else {
+        to_others
+    };
+    let value = Amount::checked_sum(paid.iter().map(|o| o.amount)).unwrap_or(Amount::MAX);
+    (sender, paid.first().map(|o| o.address), value)
 }
 
 /// The seed view of a pending transaction: the transaction's view with its fee.
