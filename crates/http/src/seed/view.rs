@@ -289,6 +289,50 @@ mod tests {
     }
 
     #[test]
+    fn client_b_fields_show_who_paid_whom_how_much() {
+        let net = Network::dev();
+        let alice = SigningKey::from_secret_bytes([1; 32]);
+        let a = alice.public_key().pubkey_hash();
+        let b = SigningKey::from_secret_bytes([2; 32])
+            .public_key()
+            .pubkey_hash();
+        let out = OutPoint {
+            txid: Txid::hash(b"x"),
+            vout: 0,
+        };
+        let pay = |outputs: Vec<(&str, PubkeyHash)>| {
+            let outputs = outputs
+                .into_iter()
+                .map(|(amount, address)| TxOut {
+                    amount: Amount::parse_units(amount, 8).unwrap(),
+                    address,
+                })
+                .collect();
+            Transaction::signed_transfer(&[(out, &alice)], outputs, Vec::new(), &net.genesis_hash())
+        };
+        // A payment with change: the recipient and what went to them.
+        let v = client_b_fields(&pay(vec![("0.5", b), ("9", a)]), &net);
+        assert_eq!(v["sender_address"], net.address(&a));
+        assert_eq!(v["recipient_address"], net.address(&b));
+        assert_eq!(v["value"], json!(0.5));
+        // A payment to oneself: the first output, not the change.
+        let v = client_b_fields(&pay(vec![("2", a), ("7", a)]), &net);
+        assert_eq!(v["recipient_address"], net.address(&a));
+        assert_eq!(v["value"], 2);
+        // The genesis coinbase pays no one; a record names its author and pays no one.
+        let v = client_b_fields(&net.genesis().transactions[0], &net);
+        assert_eq!(
+            (&v["sender_address"], &v["recipient_address"], &v["value"]),
+            (&json!("0"), &Value::Null, &json!(0))
+        );
+        let record = Transaction::signed_record(&alice, b"hi".to_vec(), 5, &net.genesis_hash());
+        let v = client_b_fields(&record, &net);
+        assert_eq!(v["sender_address"], net.address(&a));
+        assert_eq!(v["recipient_address"], Value::Null);
+        assert_eq!(v["value"], 0);
+    }
+
+    #[test]
     fn blocks_count_genesis_as_index_one_and_carry_their_encoding() {
         let net = Network::dev();
         let v = block(net.genesis(), &net);
