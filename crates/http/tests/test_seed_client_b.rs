@@ -317,6 +317,14 @@ async fn generation_takes_public_keys_and_refuses_private_keys_where_addresses_g
     let r = post("ab".repeat(20), pk(&bob)).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
     assert!(r.body.contains("public key (64 hex digits)"), "{}", r.body);
+    // A name, as B's original allowed.
+    let r = post("alice".into(), pk(&bob)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert!(
+        r.body.contains("neither an address of this network"),
+        "{}",
+        r.body
+    );
     // Another wallet's public key as the sender.
     let r = post(pk(&bob), pk(&alice)).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);

@@ -4,7 +4,7 @@
 
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use ferrochain_core::crypto::SignatureError;
+use ferrochain_core::crypto::{AddressError, SignatureError};
 use ferrochain_core::{Amount, PubkeyHash, PublicKey, Signature};
 use ferrochain_node::ErrorCode;
 use ferrochain_wallet::build::BuildError;
@@ -381,7 +381,23 @@ pub(super) fn parse_address_or_key(
             ),
         ));
     }
-    parse_address(node, field, text)
+    let prefix = format!("{}1", node.network().spec().address_prefix);
+    match node.network().parse_address(text) {
+        Err(AddressError::Invalid(_))
+            if !text
+                .to_ascii_lowercase()
+                .starts_with(&prefix.to_ascii_lowercase()) =>
+        {
+            Err(Failure::bad(
+                "Address",
+                format!(
+                    "{field}: {text:?} is neither an address of this network ({prefix}…) nor a public key (64 \
+                     hex digits): use the address or the public_key of GET /client/wallet/new"
+                ),
+            ))
+        }
+        other => other.map_err(|e| Failure::bad("Address", format!("{field}: {e}"))),
+    }
 }
 
 /// Whether `text` (hex) is the private key `secret`: a private key pasted where a public key or an address
