@@ -89,7 +89,11 @@ const STEPS: &[(&str, How)] = &[
         "curl http://127.0.0.1:5000/client/wallet/new",
         Note(
             &["private_key"],
-            &[("CAROL", "/address"), ("CAROL_KEY", "/private_key")],
+            &[
+                ("CAROL", "/address"),
+                ("CAROL_KEY", "/private_key"),
+                ("CAROL_PK", "/public_key"),
+            ],
         ),
     ),
     (
@@ -101,7 +105,7 @@ const STEPS: &[(&str, How)] = &[
         Run(&["holds no key", "/client/generate/transaction"]),
     ),
     (
-        "curl -X POST http://127.0.0.1:5000/client/generate/transaction -o signed.json -d sender_address=$CAROL -d sender_private_key=$CAROL_KEY -d recipient_address=$BOB -d amount=4",
+        "curl -X POST http://127.0.0.1:5000/client/generate/transaction -o signed.json -d sender_address=$CAROL_PK -d sender_private_key=$CAROL_KEY -d recipient_address=$BOB -d amount=4",
         Run(&[]),
     ),
     (
@@ -113,8 +117,19 @@ const STEPS: &[(&str, How)] = &[
         Run(&["already waiting"]),
     ),
     (
+        "curl -X POST http://127.0.0.1:5000/client/generate/transaction -d sender_address=$CAROL_PK -d sender_private_key=$CAROL_KEY -d recipient_address=$BOB -d amount=2",
+        Note(
+            &["\"sender_address\"", "\"value\":2"],
+            &[("SIG", "/signature")],
+        ),
+    ),
+    (
+        "curl -X POST http://127.0.0.1:5000/blockchain/transactions/new -d sender_address=$CAROL -d recipient_address=$BOB -d amount=2 -d signature=$SIG",
+        Run(&["Transaction will be added to Block"]),
+    ),
+    (
         "curl http://127.0.0.1:5000/blockchain/transactions/get",
-        Run(&["\"transactions\""]),
+        Run(&["\"transactions\"", "\"recipient_address\"", "\"value\":2"]),
     ),
     (
         "curl http://127.0.0.1:5000/blockchain/mine",

@@ -159,6 +159,10 @@ async fn b_client_wallet_signs_and_the_same_transaction_cannot_spend_twice() {
     assert_eq!(generated["summary"]["sender"], alice);
     assert_eq!(generated["summary"]["recipient"], bob);
     assert_eq!(generated["summary"]["amount"], 4);
+    // B's page copies these three into its confirmation form.
+    assert_eq!(generated["transaction"]["sender_address"], alice);
+    assert_eq!(generated["transaction"]["recipient_address"], bob);
+    assert_eq!(generated["transaction"]["value"], 4);
     // Generating submits nothing.
     let pool = n
         .get("/blockchain/transactions/get")
@@ -181,6 +185,9 @@ async fn b_client_wallet_signs_and_the_same_transaction_cannot_spend_twice() {
         .expect(200)
         .json();
     assert_eq!(pool["transactions"][0]["txid"], generated["txid"]);
+    assert_eq!(pool["transactions"][0]["sender_address"], alice);
+    assert_eq!(pool["transactions"][0]["recipient_address"], bob);
+    assert_eq!(pool["transactions"][0]["value"], 4);
     // Submitted again while pending: refused, not spent twice.
     let again = n.post_json("/blockchain/transactions/new", &submit).await;
     assert_eq!(again.status, 409, "{}", again.body);
@@ -229,13 +236,14 @@ async fn b_client_wallet_signs_and_the_same_transaction_cannot_spend_twice() {
     assert_eq!(r["message"], "Invalid Transaction!");
     assert!(r["reason"].as_str().unwrap().contains("signature"));
 
-    // B's own front end posts the form fields and the signature of a generated transaction.
+    // B's own front end posts the form fields and the signature of a generated transaction (a public key
+    // stands for its address).
     let generated = generate("2.5").await;
     let r = n
         .post_form(
             "/blockchain/transactions/new",
             &[
-                ("sender_address", &alice),
+                ("sender_address", wallet["public_key"].as_str().unwrap()),
                 ("recipient_address", bob),
                 ("amount", "2.5"),
                 ("signature", generated["signature"].as_str().unwrap()),

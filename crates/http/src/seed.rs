@@ -9,24 +9,26 @@
 //!
 //! "Owner" routes are allowed from loopback or with `Authorization: Bearer <--api-token>` (DESIGN §7);
 //! "owner off dev" routes are open to anyone on `dev` chains (the seeds let anyone mine) and owner-only on
-//! every other chain. Bodies are JSON or, everywhere, `application/x-www-form-urlencoded`.
+//! every other chain. Bodies are JSON or, everywhere, `application/x-www-form-urlencoded`. "CORS" routes answer
+//! browsers on any other origin (no credentials), for B's wallet pages served on another port; no other route
+//! sends CORS headers.
 //!
 //! | path | method | request | answer | who |
 //! |---|---|---|---|---|
 //! | **A** `/mine` | GET | `?format=text` or `Accept: text/plain` selects C's text answer | 200 `{"message":"New Block Forged", <block>}`; text mode: 200 `Block #N is mined.` / `No transactions to mine` | owner off dev |
-//! | **A** `/transactions/new` | POST | `{sender, recipient, amount[, fee]}` with `sender` a node-held address; or `{transaction}` (signed) | 201 `{"message":"Transaction will be added to Block N","txid"}`; 400 text `Missing values: …`; 400 `{"message"}` | owner (held key) / anyone (signed) |
-//! | **A/C** `/chain` | GET | `?from=<index>&limit=<n>` (optional) | 200 `{"chain":[<block>…],"length","peers"}` | anyone |
+//! | **A** `/transactions/new` | POST | `{sender, recipient, amount[, fee]}` with `sender` a node-held address; or `{transaction}` (signed) | 201 `{"message":"Transaction will be added to Block N","txid"}`; 400 text `Missing values: …`; 400 `{"message"}` (a `sender` that is no address, e.g. `alice`: transfers must be signed, and how) | owner (held key) / anyone (signed) |
+//! | **A/C** `/chain` | GET | `?from=<index>&limit=<n>` (optional) | 200 `{"chain":[<block>…],"length","peers"}` | anyone, CORS |
 //! | **A** `/nodes/register` | POST | `{"nodes":[url…]}` or `nodes=url,url` | 201 `{"message":"New nodes have been added","total_nodes","results"}`; 400 text `Error: Please supply a valid list of nodes`; 400 `{"message":"No nodes were added",…}` | owner |
 //! | **A** `/nodes/resolve` | GET | — | 200 `{"message":"Our chain was replaced","new_chain"}` or `{"message":"Our chain is authoritative","chain"}`, plus `peers` (each peer's result) | owner off dev |
-//! | **B** `/blockchain/chain` | GET | as `/chain` | as `/chain` | anyone |
+//! | **B** `/blockchain/chain` | GET | as `/chain` | as `/chain` | anyone, CORS |
 //! | **B** `/blockchain/mine` | GET | — | as `/mine` (JSON) | owner off dev |
-//! | **B** `/blockchain/transactions/new` | POST | `{"transaction":{…}}`, the transaction itself, or form `sender_address, recipient_address, amount, signature` of a transaction made by `/client/generate/transaction` | 201 `{"message":"Transaction will be added to Block N","txid"}`; 406 `{"message":"Invalid Transaction!","reason"}`; 409 `{"message"}` (already submitted / conflicting); 400 text `Missing values: …` | anyone |
-//! | **B** `/blockchain/transactions/get` | GET | — | 200 `{"transactions":[<tx>…]}` (pending) | anyone |
+//! | **B** `/blockchain/transactions/new` | POST | `{"transaction":{…}}`, the transaction itself, or B's confirmation form `sender_address, recipient_address, amount, signature` (addresses or public keys) of a transaction made by `/client/generate/transaction` | 201 `{"message":"Transaction will be added to Block N","txid"}`; 406 `{"message":"Invalid Transaction!","reason"}`; 409 `{"message"}` (already submitted / conflicting); 400 `{"message"}` naming the form field that disagrees with the generated transaction, or saying to generate it first (unknown signature); 400 text `Missing values: …` | anyone, CORS |
+//! | **B** `/blockchain/transactions/get` | GET | — | 200 `{"transactions":[<tx>…]}` (pending; each with B's `sender_address`, `recipient_address`, `value`) | anyone, CORS |
 //! | **B** `/blockchain/nodes/register` | POST | as `/nodes/register` | as `/nodes/register` | owner |
 //! | **B** `/blockchain/nodes/resolve` | GET | — | as `/nodes/resolve` | owner off dev |
-//! | **B** `/blockchain/nodes/get` | GET | — | 200 `{"nodes":[url…]}` | anyone |
-//! | **B** `/client/wallet/new` | GET | — | 200 `{"private_key","public_key","address"}` (hex, hex, address); not stored | anyone |
-//! | **B** `/client/generate/transaction` | POST | `sender_address, sender_private_key, recipient_address, amount[, fee]` | 200 `{"transaction":<signed tx>,"signature","txid","summary":<tx>}`; 400 `{"message"}` | anyone |
+//! | **B** `/blockchain/nodes/get` | GET | — | 200 `{"nodes":[url…]}` | anyone, CORS |
+//! | **B** `/client/wallet/new` | GET | — | 200 `{"private_key","public_key","address"}` (hex, hex, address); not stored | anyone, CORS |
+//! | **B** `/client/generate/transaction` | POST | `sender_address, sender_private_key, recipient_address, amount[, fee]`; addresses or public keys (64 hex digits) | 200 `{"transaction":<signed tx + sender_address, recipient_address, value>,"signature","txid","summary":<tx>}`; 400 `{"message"}` (also: a private key where an address goes) | anyone, CORS |
 //! | **C** `/new_transaction` | POST | `{author, content}` (author = a node-held address, or a plain name the node signs as a claim — ADR 0017) or `{senderPK, signature, data[, timestamp_ms]}` | 201 `Success`; 400 text `Invalid transaction data: …`; 409 text (duplicate) | owner (author form) / anyone (signed) |
 //! | **C** `/pending_tx` | GET | — | 200 `[<tx>…]` | anyone |
 //! | **C** `/register_node` | POST | `{node_address}` | 200 the chain as `/chain`; 400 text | anyone (it is how nodes introduce themselves) |
@@ -61,6 +63,9 @@
 //! signing public key, hex; empty for a coinbase) and `data` (`content|receiver`, as the supply-chain fork
 //! splits it). Records also carry `public_key` and `signature`, and `author_claimed`/`signed_by` when the
 //! author is a claimed name. Pending transactions carry `fee`.
+//! Every transaction also carries B's `sender_address` (as `sender`), `recipient_address` (the first output
+//! paying someone other than the sender, else the first output; `null` for a record or an output-less
+//! coinbase) and `value` (what those outputs carry, whole units; 0 for a record), which B's pages show.
 //!
 //! **Amounts** in requests are whole units as the seeds used them: `5`, `"5"`, `0.5` or `"0.5"`; negative,
 //! zero, non-numeric (`"-7abc"`), too precise or too large amounts are refused with a 400 saying which.
@@ -91,7 +96,15 @@
 //!   seeds' arithmetic carries over on the `dev` chain.
 //! - **B's original front end** posted the form fields of a generated transaction plus its signature, not the
 //!   transaction. The node keeps the last [`GENERATED_KEPT`] transactions `/client/generate/transaction` made
-//!   and accepts such a form when its signature names one of them and its fields match.
+//!   (in the memory of this application, lost on restart) and accepts such a form when its signature names one
+//!   of them and its `sender_address`, `recipient_address` and `amount` are that transaction's
+//!   `sender_address`, `recipient_address` and `value`; otherwise it names the field that disagrees.
+//! - **Public keys as addresses** — B's page labels the sender "Your Public Key", so B's routes take a public
+//!   key (64 hex digits) wherever they take an address, and stand it for the address it hashes to. A private
+//!   key is also 64 hex digits: one pasted as the sender or recipient of its own transaction is recognised and
+//!   refused, and hex that is no Ed25519 point is refused. Answers show addresses.
+//! - **CORS** — only on public reads and the routes of signed transactions (see the table; ADR 0016), so the
+//!   original two-port layout works and no other site can drive the owner's routes from a browser.
 
 mod peering;
 mod records;
@@ -101,36 +114,61 @@ mod tutorial;
 mod utxo;
 mod view;
 
+use std::time::Duration;
+
 use axum::Router;
+use axum::http::Method;
 use axum::routing::{get, post};
+use tower_http::cors::{Any, CorsLayer};
 
 use ferrochain_node::Node;
 
-/// The seed-compatible routes of the module table.
-pub fn router() -> Router<Node> {
+/// Cross-origin access for B's wallet pages served on another port (as the original ran them): any origin,
+/// no credentials, GET and POST with any request header (the original page sends a stray
+/// `Access-Control-Allow-Origin` request header, which makes browsers ask first). Only on the [`cross_origin`]
+/// routes: public reads and the submission of signed transactions — never an owner route.
+fn cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers(Any)
+        .max_age(Duration::from_secs(600))
+}
+
+/// The routes that answer other origins ([`cors`]): the public reads B's pages (and A's `/chain`) make and
+/// the routes of signed transactions, none of which acts with the node's keys or changes the node beyond
+/// accepting a transaction its sender signed.
+fn cross_origin() -> Router<Node> {
     Router::new()
-        // A (and the shared /chain of A and C)
-        .route("/mine", get(tutorial::mine))
-        .route("/transactions/new", post(tutorial::new_transaction))
         .route("/chain", get(tutorial::chain))
-        .route("/nodes/register", post(peering::register_nodes))
-        .route("/nodes/resolve", get(peering::resolve))
-        // B
         .route("/blockchain/chain", get(tutorial::chain))
-        .route("/blockchain/mine", get(tutorial::mine_json))
         .route(
             "/blockchain/transactions/new",
             post(tutorial::submit_signed),
         )
         .route("/blockchain/transactions/get", get(tutorial::pending))
-        .route("/blockchain/nodes/register", post(peering::register_nodes))
-        .route("/blockchain/nodes/resolve", get(peering::resolve))
         .route("/blockchain/nodes/get", get(peering::list_nodes))
         .route("/client/wallet/new", get(tutorial::client_wallet))
         .route(
             "/client/generate/transaction",
             post(tutorial::generate_transaction),
         )
+        .layer(cors())
+}
+
+/// The seed-compatible routes of the module table.
+pub fn router() -> Router<Node> {
+    Router::new()
+        .merge(cross_origin())
+        // A (its /chain, shared with C, is a cross-origin route)
+        .route("/mine", get(tutorial::mine))
+        .route("/transactions/new", post(tutorial::new_transaction))
+        .route("/nodes/register", post(peering::register_nodes))
+        .route("/nodes/resolve", get(peering::resolve))
+        // B (its public reads and signed submissions are cross-origin routes)
+        .route("/blockchain/mine", get(tutorial::mine_json))
+        .route("/blockchain/nodes/register", post(peering::register_nodes))
+        .route("/blockchain/nodes/resolve", get(peering::resolve))
         // C
         .route("/new_transaction", post(records::new_transaction))
         .route("/pending_tx", get(records::pending))

@@ -4,7 +4,8 @@
 
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use ferrochain_core::{Amount, PubkeyHash};
+use ferrochain_core::crypto::{AddressError, SignatureError};
+use ferrochain_core::{Amount, PubkeyHash, PublicKey, Signature};
 use ferrochain_node::ErrorCode;
 use ferrochain_wallet::build::BuildError;
 use ferrochain_wallet::coin_select::SelectError;
@@ -339,6 +340,71 @@ pub(super) fn parse_address(node: &Node, field: &str, text: &str) -> Result<Pubk
     node.network()
         .parse_address(text)
         .map_err(|e| Failure::bad("Address", format!("{field}: {e}")))
+}
+
+/// Reads B's `sender_address` / `recipient_address`: an address of this node's network, or an Ed25519 public
+/// key (64 hex digits, the `public_key` of `GET /client/wallet/new`), which B's page asks for ("Your Public
+/// Key") and which stands for the address it hashes to.
+pub(super) fn parse_address_or_key(
+    node: &Node,
+    field: &str,
+    text: &str,
+) -> Result<PubkeyHash, Failure> {
+    let text = text.trim();
+    if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let key: PublicKey = text
+            .parse()
+            .map_err(|e| Failure::bad("Address", format!("{field}: {e}")))?;
+        // Verifying any signature tells a key that is not a curve point from a wrong signature.
+        if key.verify(b"", &Signature::from_bytes([0; 64]))
+            == Err(SignatureError::MalformedPublicKey)
+        {
+            return Err(Failure::bad(
+                "Address",
+                format!(
+                    "{field}: {text} is not an Ed25519 public key; put the public_key (or the address) of \
+                     GET /client/wallet/new here. If this is a private key, do not paste it anywhere but \
+                     sender_private_key"
+                ),
+            ));
+        }
+        return Ok(key.pubkey_hash());
+    }
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Failure::bad(
+            "Address",
+            format!(
+                "{field}: expected an address of this network ({}1…) or a public key (64 hex digits), not {} \
+                 hex digits",
+                node.network().spec().address_prefix,
+                text.len()
+            ),
+        ));
+    }
+    let prefix = format!("{}1", node.network().spec().address_prefix);
+    match node.network().parse_address(text) {
+        Err(AddressError::Invalid(_))
+            if !text
+                .to_ascii_lowercase()
+                .starts_with(&prefix.to_ascii_lowercase()) =>
+        {
+            Err(Failure::bad(
+                "Address",
+                format!(
+                    "{field}: {text:?} is neither an address of this network ({prefix}…) nor a public key (64 \
+                     hex digits): use the address or the public_key of GET /client/wallet/new"
+                ),
+            ))
+        }
+        other => other.map_err(|e| Failure::bad("Address", format!("{field}: {e}"))),
+    }
+}
+
+/// Whether `text` (hex) is the private key `secret`: a private key pasted where a public key or an address
+/// belongs.
+pub(super) fn is_private_key(text: &str, secret: &str) -> bool {
+    let text = text.trim();
+    !text.is_empty() && text.eq_ignore_ascii_case(secret.trim())
 }
 
 /// Reads an optional fee (whole units, zero allowed; default zero: the seeds' arithmetic, DESIGN §7).

@@ -9,6 +9,7 @@ use axum::Extension;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use ferrochain_core::crypto::AddressError;
 use ferrochain_core::{Block, PubkeyHash, Signature, SigningKey, Transaction, Txid};
 use ferrochain_state::{MempoolError, StateError};
 use ferrochain_wallet::build::{TransferRequest, build_transfer};
@@ -16,8 +17,9 @@ use ferrochain_wallet::coin_select::FeePolicy;
 use serde_json::{Value, json};
 
 use super::request::{
-    Failure, Fields, Style, answer, node_failure, parse_address, parse_amount, parse_fee,
-    require_owner, require_owner_off_dev, task_failure, text, wants_text,
+    Failure, Fields, Style, answer, is_private_key, node_failure, parse_address,
+    parse_address_or_key, parse_amount, parse_fee, require_owner, require_owner_off_dev,
+    task_failure, text, wants_text,
 };
 use super::view;
 use crate::error::ApiError;
@@ -217,6 +219,33 @@ fn added(node: &Node, txid: Txid) -> Response {
         .into_response()
 }
 
+/// How to make a transfer that is signed by the sender's key: the end of A's refusals of unsigned transfers.
+const HOW_TO_SIGN: &str = "transfers must be signed by the sender's key: send from an address this node holds \
+     (create one with POST /api/new_wallet), or sign the transfer yourself with POST \
+     /client/generate/transaction and post its \"transaction\" here or to /blockchain/transactions/new, or use \
+     the CLI wallet (`ferrochain wallet send`)";
+
+/// Reads A's `sender`. Text that is not an address at all (a name such as `alice`, as the tutorial allowed) is
+/// refused with how to sign a transfer; text that looks like an address of this network (`dev1…`) but does
+/// not decode keeps the precise address error (a typo).
+fn parse_sender(node: &Node, sender: &str) -> Result<PubkeyHash, Failure> {
+    let prefix = format!("{}1", node.network().spec().address_prefix);
+    match node.network().parse_address(sender) {
+        Ok(hash) => Ok(hash),
+        Err(AddressError::Invalid(_))
+            if !sender
+                .to_ascii_lowercase()
+                .starts_with(&prefix.to_ascii_lowercase()) =>
+        {
+            Err(Failure::bad(
+                "Address",
+                format!("sender {sender:?} is not an address ({prefix}…), and {HOW_TO_SIGN}"),
+            ))
+        }
+        Err(e) => Err(Failure::bad("Address", format!("sender: {e}"))),
+    }
+}
+
 /// `POST /transactions/new`: a transfer from a node-held key (`{sender, recipient, amount[, fee]}`), or a
 /// signed `transaction`.
 pub(super) async fn new_transaction(
@@ -237,21 +266,21 @@ pub(super) async fn new_transaction(
                 "sender \"0\" would mint coins: new coins come only from mining (GET /mine)",
             ));
         }
-        let from = parse_address(&node, "sender", &sender)?;
+        let from = parse_sender(&node, &sender)?;
         let sender = node.network().address(&from);
         let to = parse_address(&node, "recipient", &fields.required_text("recipient")?)?;
         let decimals = node.network().spec().decimals;
-        let amount = parse_amount("amount", fields.get("amount").unwrap_or(&Value::Null), decimals, false)?;
+        let amount = parse_amount(
+            "amount",
+            fields.get("amount").unwrap_or(&Value::Null),
+            decimals,
+            false,
+        )?;
         let fee = parse_fee(&node, &fields)?;
         if !node.holds(&sender) {
             return Err(Failure::bad(
                 "Wallet",
-                format!(
-                    "this node holds no key for {sender}, and transfers must be signed by the sender's key: \
-                     send from an address this node holds (create one with POST /api/new_wallet), or sign the \
-                     transfer yourself with POST /client/generate/transaction and post its \"transaction\" \
-                     here or to /blockchain/transactions/new, or use the CLI wallet (`ferrochain wallet send`)"
-                ),
+                format!("this node holds no key for {sender}, and {HOW_TO_SIGN}"),
             ));
         }
         require_owner(&owner)?;
@@ -263,6 +292,89 @@ pub(super) async fn new_transaction(
     }
     .await;
     answer(result, Style::Message)
+}
+
+/// B's confirmation form (`sender_address, recipient_address, amount, signature`, as its page posts it): the
+/// transaction `/client/generate/transaction` made with that signature, when the other three fields are that
+/// transaction's `sender_address`, `recipient_address` and `value`. Each field that disagrees is named.
+fn confirmed_transaction(
+    node: &Node,
+    generated: &Generated,
+    fields: &Fields,
+) -> Result<Transaction, Failure> {
+    let signature: Signature = fields.required_text("signature")?.parse().map_err(|e| {
+        Failure::bad(
+            "Transaction",
+            format!(
+                "signature: {e}; post the signature that /client/generate/transaction answered"
+            ),
+        )
+    })?;
+    let tx = generated.find(&signature).ok_or_else(|| {
+        Failure::bad(
+            "Transaction",
+            "this node generated no transaction with this signature: generate the transaction first with \
+             POST /client/generate/transaction (it may have been forgotten if the node restarted), then post \
+             its transaction.sender_address, transaction.recipient_address, transaction.value (as amount) \
+             and signature here, or post its \"transaction\" object as JSON",
+        )
+    })?;
+    let network = node.network();
+    let (sender, recipient, value) = view::client_b_parties(&tx);
+    let shown =
+        |h: Option<PubkeyHash>| h.map_or_else(|| "nobody".to_string(), |h| network.address(&h));
+    let mismatch = |field: &str, posted: &str, signed: String| {
+        Failure::bad(
+            "Transaction",
+            format!(
+                "{field} {posted:?} does not match the transaction this signature signs, whose {field} is \
+                 {signed}: post the fields /client/generate/transaction answered, unchanged"
+            ),
+        )
+    };
+    let posted_sender = fields.required_text("sender_address")?;
+    let sender_key = sender.and_then(|_| tx.inputs().first().map(|i| i.public_key));
+    if let Ok(secret) = hex::decode(posted_sender.trim())
+        && let Ok(secret) = <[u8; 32]>::try_from(secret.as_slice())
+        && Some(SigningKey::from_secret_bytes(secret).public_key()) == sender_key
+    {
+        return Err(Failure::bad(
+            "Wallet",
+            "sender_address is the sender's private key: never post it; the sender_address is the public_key \
+             or the address of the wallet",
+        ));
+    }
+    if Some(parse_address_or_key(
+        node,
+        "sender_address",
+        &posted_sender,
+    )?) != sender
+    {
+        return Err(mismatch("sender_address", &posted_sender, shown(sender)));
+    }
+    let posted_recipient = fields.required_text("recipient_address")?;
+    if Some(parse_address_or_key(
+        node,
+        "recipient_address",
+        &posted_recipient,
+    )?) != recipient
+    {
+        return Err(mismatch(
+            "recipient_address",
+            &posted_recipient,
+            shown(recipient),
+        ));
+    }
+    let decimals = network.spec().decimals;
+    let posted_amount = fields.get("amount").unwrap_or(&Value::Null);
+    if parse_amount("amount", posted_amount, decimals, false)? != value {
+        return Err(mismatch(
+            "amount",
+            &fields.text("amount")?.unwrap_or_default(),
+            format!("{} (the transaction's value)", value.format_units(decimals)),
+        ));
+    }
+    Ok(tx)
 }
 
 /// `POST /blockchain/transactions/new`: a signed transaction, or B's form fields of a transaction this node
@@ -278,32 +390,7 @@ pub(super) async fn submit_signed(
             return submit_signed_tx(&node, tx).await;
         }
         fields.require(&["sender_address", "recipient_address", "amount", "signature"])?;
-        let invalid = |why: &str| {
-            Failure::new(StatusCode::NOT_ACCEPTABLE, "Transaction", "Invalid Transaction!")
-                .with_reason(why.to_string())
-        };
-        let signature: Signature = fields.required_text("signature")?.parse().map_err(|e| {
-            invalid(&format!("signature: {e}"))
-        })?;
-        let tx = generated.find(&signature).ok_or_else(|| {
-            invalid(
-                "no transaction generated by this node has this signature: make it with POST \
-                 /client/generate/transaction and post its \"transaction\" object",
-            )
-        })?;
-        let sender = parse_address(&node, "sender_address", &fields.required_text("sender_address")?)?;
-        let recipient =
-            parse_address(&node, "recipient_address", &fields.required_text("recipient_address")?)?;
-        let decimals = node.network().spec().decimals;
-        let amount = parse_amount("amount", fields.get("amount").unwrap_or(&Value::Null), decimals, false)?;
-        let first = tx.outputs.first();
-        let matches = tx.inputs().first().map(|i| i.public_key.pubkey_hash()) == Some(sender)
-            && first.map(|o| (o.address, o.amount)) == Some((recipient, amount));
-        if !matches {
-            return Err(invalid(
-                "sender_address, recipient_address and amount do not match the transaction this signature signs",
-            ));
-        }
+        let tx = confirmed_transaction(&node, &generated, &fields)?;
         submit_signed_tx(&node, tx).await
     }
     .await;
@@ -341,8 +428,21 @@ pub(super) async fn generate_transaction(
             "recipient_address",
             "amount",
         ])?;
-        let sender = parse_address(&node, "sender_address", &fields.required_text("sender_address")?)?;
         let secret = fields.required_text("sender_private_key")?;
+        let sender_text = fields.required_text("sender_address")?;
+        let recipient_text = fields.required_text("recipient_address")?;
+        for (field, text) in [("sender_address", &sender_text), ("recipient_address", &recipient_text)] {
+            if is_private_key(text, &secret) {
+                return Err(Failure::bad(
+                    "Wallet",
+                    format!(
+                        "{field} is the sender's private key: put the public_key (or the address) of the wallet \
+                         there; the private key belongs in sender_private_key only"
+                    ),
+                ));
+            }
+        }
+        let sender = parse_address_or_key(&node, "sender_address", &sender_text)?;
         let mut bytes = [0u8; 32];
         hex::decode_to_slice(&secret, &mut bytes).map_err(|_| {
             Failure::bad(
@@ -351,14 +451,15 @@ pub(super) async fn generate_transaction(
             )
         })?;
         let key = SigningKey::from_secret_bytes(bytes);
+        bytes.fill(0);
         if key.public_key().pubkey_hash() != sender {
             return Err(Failure::bad(
                 "Wallet",
-                "sender_private_key is not the key of sender_address",
+                "sender_private_key is not the key of sender_address (the public_key or address of the same \
+                 GET /client/wallet/new answer)",
             ));
         }
-        let recipient =
-            parse_address(&node, "recipient_address", &fields.required_text("recipient_address")?)?;
+        let recipient = parse_address_or_key(&node, "recipient_address", &recipient_text)?;
         let decimals = node.network().spec().decimals;
         let amount = parse_amount("amount", fields.get("amount").unwrap_or(&Value::Null), decimals, false)?;
         let fee = parse_fee(&node, &fields)?;
@@ -375,8 +476,14 @@ pub(super) async fn generate_transaction(
             .map_err(|e| node_failure(&node, e))?;
         generated.remember(tx.clone());
         let signature = tx.inputs().first().map(|i| i.signature.to_string());
+        // The real transaction, plus the three fields B's page copies into its confirmation form.
+        let mut shown = serde_json::to_value(&tx)
+            .map_err(|e| Failure::from(ApiError::internal(e)))?;
+        if let Value::Object(map) = &mut shown {
+            map.extend(view::client_b_fields(&tx, node.network()));
+        }
         Ok(axum::Json(json!({
-            "transaction": tx,
+            "transaction": shown,
             "signature": signature,
             "txid": tx.txid().to_string(),
             "summary": view::transaction(&tx, node.network()),

@@ -187,7 +187,62 @@ pub(super) fn transaction_at(tx: &Transaction, network: &Network, time_ms: u64) 
     v.insert("author".into(), json!(author));
     v.insert("content".into(), json!(content));
     v.insert("senderPK".into(), json!(sender_pk));
+    v.extend(client_b_fields(tx, network));
     Value::Object(v)
+}
+
+/// B's transaction fields (its pages show `sender_address`, `recipient_address` and `value`): the sender's
+/// address (`"0"` for a coinbase, the author for a record), the first output paying someone other than the
+/// sender — else, a payment to oneself, the first output — and what those outputs carry, in whole units. A
+/// record pays no one: `recipient_address` is `null` and `value` 0. These are what
+/// `/blockchain/transactions/new` matches a confirmation form against ([`client_b_parties`]).
+pub(super) fn client_b_fields(tx: &Transaction, network: &Network) -> Map<String, Value> {
+    let decimals = network.spec().decimals;
+    let (sender, recipient, value) = client_b_parties(tx);
+    let sender = match (&tx.kind, sender) {
+        (TxKind::Coinbase { .. }, _) | (_, None) => json!("0"),
+        (_, Some(h)) => json!(network.address(&h)),
+    };
+    let mut v = Map::new();
+    v.insert("sender_address".into(), sender);
+    v.insert(
+        "recipient_address".into(),
+        json!(recipient.map(|h| network.address(&h))),
+    );
+    v.insert("value".into(), units(value, decimals));
+    v
+}
+
+/// The parties of [`client_b_fields`] as key hashes: sender (`None` for a coinbase), recipient (`None` for a
+/// record or an output-less coinbase) and the value paid to the recipient's side.
+pub(super) fn client_b_parties(
+    tx: &Transaction,
+) -> (Option<PubkeyHash>, Option<PubkeyHash>, Amount) {
+    let sender = match &tx.kind {
+        TxKind::Coinbase { .. } => None,
+        TxKind::Transfer { inputs } => inputs.first().map(|i| i.public_key.pubkey_hash()),
+        TxKind::Record { author, .. } => Some(author.pubkey_hash()),
+    };
+    if matches!(tx.kind, TxKind::Record { .. }) {
+        return (sender, None, Amount::ZERO);
+    }
+    let owners: Vec<PubkeyHash> = tx
+        .inputs()
+        .iter()
+        .map(|i| i.public_key.pubkey_hash())
+        .collect();
+    let to_others: Vec<_> = tx
+        .outputs
+        .iter()
+        .filter(|o| !owners.contains(&o.address))
+        .collect();
+    let paid: Vec<_> = if to_others.is_empty() {
+        tx.outputs.first().into_iter().collect()
+    } else {
+        to_others
+    };
+    let value = Amount::checked_sum(paid.iter().map(|o| o.amount)).unwrap_or(Amount::MAX);
+    (sender, paid.first().map(|o| o.address), value)
 }
 
 /// The seed view of a pending transaction: the transaction's view with its fee.
@@ -311,6 +366,50 @@ mod tests {
         assert_eq!(v["outputs"][1]["amount"], json!(7));
         assert_eq!(v["content"], "hi");
         assert_eq!(v["txid"], tx.txid().to_string());
+    }
+
+    #[test]
+    fn client_b_fields_show_who_paid_whom_how_much() {
+        let net = Network::dev();
+        let alice = SigningKey::from_secret_bytes([1; 32]);
+        let a = alice.public_key().pubkey_hash();
+        let b = SigningKey::from_secret_bytes([2; 32])
+            .public_key()
+            .pubkey_hash();
+        let out = OutPoint {
+            txid: Txid::hash(b"x"),
+            vout: 0,
+        };
+        let pay = |outputs: Vec<(&str, PubkeyHash)>| {
+            let outputs = outputs
+                .into_iter()
+                .map(|(amount, address)| TxOut {
+                    amount: Amount::parse_units(amount, 8).unwrap(),
+                    address,
+                })
+                .collect();
+            Transaction::signed_transfer(&[(out, &alice)], outputs, Vec::new(), &net.genesis_hash())
+        };
+        // A payment with change: the recipient and what went to them.
+        let v = client_b_fields(&pay(vec![("0.5", b), ("9", a)]), &net);
+        assert_eq!(v["sender_address"], net.address(&a));
+        assert_eq!(v["recipient_address"], net.address(&b));
+        assert_eq!(v["value"], json!(0.5));
+        // A payment to oneself: the first output, not the change.
+        let v = client_b_fields(&pay(vec![("2", a), ("7", a)]), &net);
+        assert_eq!(v["recipient_address"], net.address(&a));
+        assert_eq!(v["value"], 2);
+        // The genesis coinbase pays no one; a record names its author and pays no one.
+        let v = client_b_fields(&net.genesis().transactions[0], &net);
+        assert_eq!(
+            (&v["sender_address"], &v["recipient_address"], &v["value"]),
+            (&json!("0"), &Value::Null, &json!(0))
+        );
+        let record = Transaction::signed_record(&alice, b"hi".to_vec(), 5, &net.genesis_hash());
+        let v = client_b_fields(&record, &net);
+        assert_eq!(v["sender_address"], net.address(&a));
+        assert_eq!(v["recipient_address"], Value::Null);
+        assert_eq!(v["value"], 0);
     }
 
     #[test]
