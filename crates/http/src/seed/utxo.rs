@@ -201,12 +201,6 @@ pub(super) async fn send(
         let from = parse_address(&node, "from", &fields.required_text("from")?)?;
         let from = node.network().address(&from);
         let to = parse_address(&node, "to", &fields.required_text("to")?)?;
-        if node.network().address(&to) == from {
-            // D refused this too, in these words.
-            return Err(Failure::bad("Request", "invalid request parameters").with_reason(
-                "from and to are the same address; send to another address (POST /api/new_wallet makes one)",
-            ));
-        }
         let decimals = node.network().spec().decimals;
         let amount = parse_amount(
             "amount",
@@ -225,6 +219,13 @@ pub(super) async fn send(
             ));
         }
         require_owner(&owner)?;
+        if node.network().address(&to) == from {
+            // D refused this too, in these words (after the owner check: callers who may not send learn
+            // nothing more).
+            return Err(Failure::bad("Request", "invalid request parameters").with_reason(
+                "from and to are the same address; send to another address (POST /api/new_wallet makes one)",
+            ));
+        }
         node.pay(from, to, amount, fee, Vec::new())
             .await
             .map_err(|e| node_failure(&node, e))?;
