@@ -189,11 +189,11 @@ const STEPS: &[(&str, How)] = &[
     ),
     (
         "curl http://127.0.0.1:5000/api/get_chainstate",
-        Run(&["\"amount_units\""]),
+        Run(&["\"serializedUnspentOutputs\""]),
     ),
     (
         "curl http://127.0.0.1:5000/api/get_blocks",
-        Run(&["\"data\""]),
+        Run(&["\"serializedBlock\""]),
     ),
     // REST API, events, metrics.
     (

@@ -256,13 +256,10 @@ async fn b_client_wallet_signs_and_the_same_transaction_cannot_spend_twice() {
     n.get("/blockchain/mine").await.expect(200);
     // Alice: 10 - 4 - 2.5, exactly, in the chain state.
     let state = n.get("/api/get_chainstate").await.expect(200).json();
-    let alice_total: f64 = state["data"]
-        .as_object()
-        .unwrap()
-        .values()
-        .flat_map(|outs| outs.as_array().unwrap().iter())
-        .filter(|o| o["address"] == alice)
-        .map(|o| o["amount"].as_f64().unwrap())
+    let alice_total: f64 = unspent_outputs(&state)
+        .iter()
+        .filter(|(_, o)| o["publicKeyHash"] == alice)
+        .map(|(_, o)| o["val"].as_f64().unwrap())
         .sum();
     assert_eq!(alice_total, 3.5);
 }
@@ -394,6 +391,25 @@ async fn c_records_text_mining_registration_add_block_and_save() {
     assert_eq!(&bytes[..8], b"FCBLOCKS");
 }
 
+/// D's bare chain state (`{"<txid>": {"serializedUnspentOutputs": "<JSON string>"}}`) as (txid, output) pairs.
+fn unspent_outputs(state: &Value) -> Vec<(String, Value)> {
+    state
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(txid, entry)| {
+            let text = entry["serializedUnspentOutputs"].as_str().unwrap();
+            let outputs: Vec<Value> = serde_json::from_str(text).unwrap();
+            outputs.into_iter().map(move |o| (txid.clone(), o))
+        })
+        .collect()
+}
+
+/// D's serialized transaction of a pool item.
+fn pooled(item: &Value) -> Value {
+    serde_json::from_str(item["serializedTransaction"].as_str().unwrap()).unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn d_wallets_send_and_mine_block_take_pending_transactions_first_in_first_out() {
     let d = NodeProc::start_temp(&[]).await;
@@ -405,7 +421,17 @@ async fn d_wallets_send_and_mine_block_take_pending_transactions_first_in_first_
     let (w1, w2, w3) = (new_wallet().await, new_wallet().await, new_wallet().await);
     let wallets = d.get("/api/get_wallets").await.expect(200).json();
     assert_eq!(wallets["data"].as_array().unwrap().len(), 4);
-    assert!(!wallets.to_string().contains("private"));
+    // Each wallet shows its public key and, for a private key, a text saying that the node keeps it.
+    for w in wallets["data"].as_array().unwrap() {
+        assert_eq!(w["wallet"]["publicKey"].as_str().unwrap().len(), 64, "{w}");
+        assert!(
+            w["wallet"]["privateKey"]
+                .as_str()
+                .unwrap()
+                .starts_with("kept by the node"),
+            "{w}"
+        );
+    }
 
     let mined = d
         .post_json("/api/mine_block", &json!({"address": w1}))
@@ -444,6 +470,7 @@ async fn d_wallets_send_and_mine_block_take_pending_transactions_first_in_first_
     );
 
     let pool = d.get("/api/get_pool").await.expect(200).json();
+    let pool = json!({"data": pool});
     let amounts: Vec<&Value> = pool["data"]
         .as_array()
         .unwrap()
@@ -467,36 +494,32 @@ async fn d_wallets_send_and_mine_block_take_pending_transactions_first_in_first_
         .json();
     let txs = mined["data"]["transactions"].as_array().unwrap();
     assert_eq!(txs.len(), 3);
-    assert_eq!(txs[1]["txid"], pool["data"][0]["txid"]);
-    assert_eq!(txs[2]["txid"], pool["data"][1]["txid"]);
+    assert_eq!(txs[1]["txid"], pool["data"][0]["txID"]);
+    assert_eq!(txs[2]["txid"], pool["data"][1]["txID"]);
     assert_eq!(d.balance(&w1).await, 5);
     assert_eq!(d.balance(&w2).await, 5);
     assert_eq!(d.balance(&w3).await, 10);
     let pool_after = d.get("/api/get_pool").await.expect(200).json();
-    assert_eq!(pool_after["data"].as_array().unwrap().len(), 1);
-    assert_eq!(pool_after["data"][0]["txid"], pool["data"][2]["txid"]);
+    assert_eq!(pool_after.as_array().unwrap().len(), 1);
+    assert_eq!(pool_after[0]["txID"], pool["data"][2]["txID"]);
 
     // The chain state agrees with the balances, and the pending transaction spends an output it lists.
     let state = d.get("/api/get_chainstate").await.expect(200).json();
+    let outputs = unspent_outputs(&state);
     let total = |address: &str| -> f64 {
-        state["data"]
-            .as_object()
-            .unwrap()
-            .values()
-            .flat_map(|outs| outs.as_array().unwrap().iter())
-            .filter(|o| o["address"] == address)
-            .map(|o| o["amount"].as_f64().unwrap())
+        outputs
+            .iter()
+            .filter(|(_, o)| o["publicKeyHash"] == address)
+            .map(|(_, o)| o["val"].as_f64().unwrap())
             .sum()
     };
     assert_eq!((total(&w1), total(&w2), total(&w3)), (5.0, 5.0, 10.0));
-    let input = &pool_after["data"][0]["inputs"][0];
-    let spent = &state["data"][input["txid"].as_str().unwrap()];
+    let input: Value =
+        serde_json::from_str(pooled(&pool_after[0])["inputs"][0].as_str().unwrap()).unwrap();
     assert!(
-        spent
-            .as_array()
-            .unwrap()
+        outputs
             .iter()
-            .any(|o| o["vout"] == input["vout"]),
+            .any(|(txid, o)| *txid == input["id"] && o["outputID"] == input["output"]),
         "{state}"
     );
 
@@ -506,23 +529,25 @@ async fn d_wallets_send_and_mine_block_take_pending_transactions_first_in_first_
         .expect(200);
     assert_eq!(d.balance(&w1).await, 4);
     assert_eq!(d.balance(&w2).await, 6);
-    assert_eq!(
-        d.get("/api/get_pool").await.expect(200).json()["data"],
-        json!([])
-    );
+    assert_eq!(d.get("/api/get_pool").await.expect(200).json(), json!([]));
     let blocks = d.get("/api/get_blocks").await.expect(200).json();
-    assert_eq!(blocks["data"].as_array().unwrap().len(), 4);
+    assert_eq!(blocks.as_array().unwrap().len(), 4);
 
-    // Reset on a dev chain: funded sample wallets, and the chain is kept (said so).
+    // Reset on a dev chain: back to genesis, then funded sample wallets; the old wallets hold nothing now.
     let reset = d.post_empty("/api/reset_system").await.expect(200).json();
-    assert_eq!(reset["data"]["wiped"], false);
+    assert_eq!(reset["data"]["wiped"], true);
     let samples = reset["data"]["wallets"].as_array().unwrap();
     assert_eq!(samples.len(), 3);
     assert!(samples.iter().all(|w| w["balance"] == 10));
+    assert_eq!(reset["data"]["height"], 3);
     assert!(
         reset["data"]["message"]
             .as_str()
             .unwrap()
-            .contains("--data-dir")
+            .contains("genesis")
     );
+    assert_eq!(d.balance(&w1).await, 0);
+    assert_eq!(d.balance(&w3).await, 0);
+    let blocks = d.get("/api/get_blocks").await.expect(200).json();
+    assert_eq!(blocks.as_array().unwrap().len(), 4);
 }

@@ -35,14 +35,14 @@
 //! | **C** `/register_with` | POST | `{node_address}` | 200 `Registration successful` (this node registers with the remote one and syncs from it); 400 text | owner |
 //! | **C** `/add_block` | POST | `{"hex": <canonical block encoding>}` (every block view carries `hex`; view fields sent beside it must match it, else 400 naming the field) or ferrochain's block JSON `{header, transactions}` | 201 `Block added to the chain`; 200 `Block already known`; 202 side chain / parent unknown; 400 `The block was discarded by the node: …` | anyone (validated in full) |
 //! | **C** `/save` | GET | — | 201 `Success: saved N blocks to <path>` (a `chain export` file in the data dir) | owner |
-//! | **D** `/api/get_wallets` | GET | — | `{"data":[{address, balance, pending}],"error":null}` (node-held addresses, confirmed balance; never keys) | anyone |
-//! | **D** `/api/get_blocks` | GET | — | `{"data":[<block>…]}` | anyone |
-//! | **D** `/api/get_chainstate` | GET | — | `{"data":{"<txid>":[{vout,address,amount,amount_units,height,coinbase}…]}}` | anyone |
-//! | **D** `/api/get_pool` | GET | — | `{"data":[<tx>…]}` in mempool order | anyone |
+//! | **D** `/api/get_wallets` | GET | — | `{"data":[{address, balance, pending, wallet:{publicKey, privateKey}}],"error":null}` (node-held addresses, confirmed balance, public key in hex; `privateKey` is a text saying the node keeps it — never key material) | anyone |
+//! | **D** `/api/get_blocks` | GET | — | bare `[{hash, serializedBlock, txsRootNode, height, bits, hex}…]`, `serializedBlock` a JSON string (see "Views") | anyone |
+//! | **D** `/api/get_chainstate` | GET | — | bare `{"<txid>":{"serializedUnspentOutputs":"<JSON string of [{outputID, val, publicKeyHash, amount_units, height, coinbase}…]>"}}` | anyone |
+//! | **D** `/api/get_pool` | GET | — | bare `[{txID, fromAddr, toAddr, amount, fee, serializedTransaction, error, errorText}…]` in mempool order | anyone |
 //! | **D** `/api/new_wallet` | POST | — | `{"data":"<address>"}` (a new node-held key) | owner |
-//! | **D** `/api/send` | POST | `{from, to, amount[, fee]}` | `{"data":"Transaction is added to pool"}`; 4xx `{"data":null,"error":"Units: Not enough units: …"}` | owner |
+//! | **D** `/api/send` | POST | `{from, to, amount[, fee]}` | `{"data":"Transaction is added to pool"}`; 4xx `{"data":null,"error":"Units: Not enough units: …"}`; 400 `Request: invalid request parameters: …` when `from == to` | owner |
 //! | **D** `/api/mine_block` | POST | `{address[, txAmount = 5]}` | `{"data":<block>}`: reward to `address`, at most `txAmount` pending transactions in mempool order | owner off dev |
-//! | **D** `/api/reset_system` | POST | — | `{"data":{"wiped":false,"wallets":[…],"message"}}`: three new funded sample wallets (see below) | owner, dev only |
+//! | **D** `/api/reset_system` | POST | — | `{"data":{"wiped":true,"height","wallets":[…],"message"}}`: the chain back to genesis, then three new funded sample wallets (see below) | owner, dev only |
 //!
 //! # Views
 //! **Block** (`/chain`, `/mine`, `/api/get_blocks`): `index` and `block_number` (position counting genesis as
@@ -67,6 +67,15 @@
 //! paying someone other than the sender, else the first output; `null` for a record or an output-less
 //! coinbase) and `value` (what those outputs carry, whole units; 0 for a record), which B's pages show.
 //!
+//! **D's pocket views** (`/api/get_blocks`, `/api/get_pool`, `/api/get_chainstate`; the `pocket_*` functions
+//! of `view`, `docs/adr/0015-seed-compat-views-pocket.md`): the shapes D's Vue test stand
+//! parses. `serializedBlock` is the JSON string of `{timeStamp, transactions, txsRootNode, prevHash ("" for
+//! genesis), hash, nonce, height, timestamp_ms}`; each transaction is a JSON string of `{id, txid, type,
+//! inputs, outputs, created, created_ms, included_in_block, payload}`, each input a JSON string of `{id (spent
+//! txid), output (its index), sig, publicKey, address}` and each output of `{val (whole units), publicKeyHash
+//! (the address), amount_units}`. `created` is ISO 8601 UTC: a record's own time, else its block's time,
+//! `null` for a pending transfer.
+//!
 //! **Amounts** in requests are whole units as the seeds used them: `5`, `"5"`, `0.5` or `"0.5"`; negative,
 //! zero, non-numeric (`"-7abc"`), too precise or too large amounts are refused with a 400 saying which.
 //!
@@ -76,10 +85,11 @@
 //!   (without `application/json`) or `?format=text`. In text mode an empty mempool answers `No transactions
 //!   to mine` without mining, as C did; in JSON mode a block is mined even with no transactions, as A did.
 //!   C's `Block #N` counts genesis as 0 (N = height), as C did.
-//! - **Reset** — `/api/reset_system` cannot wipe a running node's chain (the chain state has no reset and
-//!   ferrochain never discards a valid chain while it runs). On a `dev` chain it creates three new node-held
-//!   wallets and mines one block to each (so each holds one block subsidy), and answers `"wiped": false` with
-//!   a message saying that starting over means restarting the node with an empty `--data-dir`.
+//! - **Reset** — on a `dev` chain, for the owner, `/api/reset_system` throws the chain away as D's did: back to
+//!   the genesis block, every other block, unspent output, index row and pending transaction removed in one
+//!   store transaction (`State::reset_to_genesis`; nothing changes if it fails), then three new node-held
+//!   wallets with one block mined to each (one block subsidy each). Node-held keys and peers are kept. It
+//!   answers `"wiped": true`.
 //! - **Signed records** (`{senderPK, signature, data, timestamp_ms}`): the signature must be over
 //!   `Transaction::sighash(genesis)` of the record transaction `{version: 1, kind: Record{author: senderPK,
 //!   timestamp_ms, signature}, outputs: [], payload: data as UTF-8}` (`timestamp_ms` defaults to 0), i.e. what

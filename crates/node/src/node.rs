@@ -9,8 +9,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use ferrochain_core::crypto::AddressError;
-use ferrochain_core::{Amount, Block, BlockHash, Network, PubkeyHash, Transaction, Txid};
-use ferrochain_state::{BlockOutcome, State, StateConfig, StateError, Store};
+use ferrochain_core::{
+    Amount, Block, BlockHash, Network, PubkeyHash, PublicKey, Transaction, Txid,
+};
+use ferrochain_state::{BlockOutcome, State, StateConfig, StateError, Store, Tip};
 use ferrochain_wallet::KdfParams;
 use ferrochain_wallet::build::{BuildError, TransferRequest, build_record, build_transfer};
 use ferrochain_wallet::coin_select::{Candidate, FeePolicy, SelectionOptions};
@@ -467,6 +469,30 @@ impl Node {
     pub fn holds(&self, address: &str) -> bool {
         self.keystore()
             .is_ok_and(|ks| ks.get_signing_key(address).is_ok())
+    }
+
+    /// The public key of a node-held address (`None` if the node holds no key for it). Only ever the public
+    /// half: the node's secret keys leave the keystore for nothing but signing.
+    pub fn held_public_key(&self, address: &str) -> Option<PublicKey> {
+        self.keystore().ok()?.public_key(address).ok()
+    }
+
+    /// Throws the whole chain away and starts again from genesis (blocking; [`State::reset_to_genesis`]:
+    /// one store transaction, nothing changed if it fails). Node-held keys stay. Held under the payment lock,
+    /// so no payment is built on the old chain meanwhile; bumps the tip generation (a running block search
+    /// stops) and publishes the genesis block as the new tip.
+    ///
+    /// # Errors
+    /// [`NodeError::State`] if the store failed; the chain is then unchanged.
+    pub fn reset_chain(&self) -> Result<Tip, NodeError> {
+        let _payments = self.payment_lock();
+        let tip = self.inner.state.reset_to_genesis()?;
+        self.inner.tip_generation.fetch_add(1, Ordering::AcqRel);
+        self.publish(Event::Block {
+            hash: tip.hash,
+            height: tip.height.0,
+        });
+        Ok(tip)
     }
 
     /// Builds and signs a transfer from a node-held key (blocking). Zero fee by default (the `dev` chain's

@@ -9,6 +9,8 @@
 //!   within a chunk of nonces.
 //! - **Held keys** ([`Node::pay`], [`Node::sign_record`]): building and submitting a payment is one step under
 //!   the node's payment lock, so concurrent payments from one sender never pick the same coins.
+//! - **Reset** ([`Node::reset_to_genesis`]): the chain back to genesis in one store transaction, under the
+//!   payment lock; dev chains only (the caller checks).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -237,6 +239,15 @@ impl Node {
             .await??;
         let signer = self.own_key_address()?;
         self.sign_record(signer, record.to_payload()).await
+    }
+
+    /// Throws the whole chain away and starts again from genesis ([`Node::reset_chain`]): for development
+    /// chains only — the caller (the seed route `/api/reset_system`) checks that the chain is `dev`.
+    ///
+    /// # Errors
+    /// [`NodeError::State`] (the chain is then unchanged), [`NodeError::Task`].
+    pub async fn reset_to_genesis(&self) -> Result<ferrochain_state::Tip, NodeError> {
+        self.blocking(|node| node.reset_chain()).await?
     }
 
     /// Creates a node-held key and returns its address.

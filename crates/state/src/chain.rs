@@ -262,6 +262,35 @@ fn connect_record(block: &Block, txids: &[Txid], changes: BlockChanges) -> Conne
     }
 }
 
+/// What writing a chain from nothing commits: the genesis block, its index entry (first seen: `seq` 0), its
+/// outputs and index rows, and the tip.
+fn genesis_changeset(network: &Network) -> ChangeSet {
+    let genesis = network.genesis();
+    let hash = network.genesis_hash();
+    let work = genesis
+        .header
+        .bits
+        .to_target()
+        .map(|t| t.work())
+        .unwrap_or(Work::ZERO);
+    let record = HeaderRecord {
+        hash,
+        header: genesis.header,
+        chain_work: work,
+        seq: 0,
+        has_body: true,
+        invalid: false,
+    };
+    let changes = network.genesis_changes();
+    ChangeSet {
+        headers: vec![record],
+        bodies: vec![(hash, genesis.to_bytes())],
+        connect: vec![connect_record(genesis, &changes.txids.clone(), changes)],
+        tip: Some(hash),
+        ..ChangeSet::default()
+    }
+}
+
 fn mempool_record(e: &MempoolEntry) -> MempoolRecord {
     MempoolRecord {
         txid: e.txid,
@@ -284,31 +313,7 @@ impl State {
     ) -> Result<State, StateError> {
         store.open(&network.genesis_hash())?;
         if store.headers()?.is_empty() {
-            let genesis = network.genesis();
-            let hash = network.genesis_hash();
-            let work = genesis
-                .header
-                .bits
-                .to_target()
-                .map(|t| t.work())
-                .unwrap_or(Work::ZERO);
-            let record = HeaderRecord {
-                hash,
-                header: genesis.header,
-                chain_work: work,
-                seq: 0,
-                has_body: true,
-                invalid: false,
-            };
-            let changes = network.genesis_changes();
-            let cs = ChangeSet {
-                headers: vec![record],
-                bodies: vec![(hash, genesis.to_bytes())],
-                connect: vec![connect_record(genesis, &changes.txids.clone(), changes)],
-                tip: Some(hash),
-                ..ChangeSet::default()
-            };
-            store.commit(&cs)?;
+            store.commit(&genesis_changeset(&network))?;
         }
         let headers = store.headers()?;
         let next_seq = headers.iter().map(|h| h.seq + 1).max().unwrap_or(1);
@@ -361,6 +366,33 @@ impl State {
             network: Arc::new(network),
             inner: Arc::new(Mutex::new(inner)),
         })
+    }
+
+    /// Throws the whole chain away and starts again from the genesis block: every other block (active or
+    /// not), the UTXO set, the transaction and address indexes, the undo data, the mempool and the held
+    /// orphans are gone. For development chains (the `dev` seed route `/api/reset_system`); a node never does
+    /// this on its own.
+    ///
+    /// Atomic: the store is wiped and genesis written in one transaction ([`Store::reset`]), and the
+    /// in-memory state is rebuilt only after that commits — if it fails, nothing changed, on disk or in
+    /// memory. Returns the new tip (genesis).
+    ///
+    /// # Errors
+    /// [`StateError::Store`]; the state is then unchanged.
+    pub fn reset_to_genesis(&self) -> Result<Tip, StateError> {
+        let network = &self.network;
+        let fresh = genesis_changeset(network);
+        let mut inner = self.lock();
+        inner.store.reset(&fresh)?;
+        let changes = network.genesis_changes();
+        inner.index = fresh.headers.iter().map(|h| (h.hash, *h)).collect();
+        inner.active = vec![network.genesis_hash()];
+        inner.utxos = MemoryUtxoSet::from_parts(changes.created, changes.txids);
+        inner.mempool = Mempool::new(inner.config.mempool_max_bytes);
+        inner.orphans.clear();
+        inner.orphan_order.clear();
+        inner.next_seq = 1;
+        Ok(inner.tip())
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {

@@ -1,11 +1,11 @@
 //! The PostgreSQL backend (`--database postgres://…`): the same schema as SQLite on a server, through the
 //! synchronous `postgres` client.
 //!
-//! Each [`Store::commit`] is one transaction. Statements are prepared once per connection, and rows go in
-//! batches: all UTXOs a block creates (or spends, or restores), all its index rows, all headers, bodies and
-//! mempool entries of a change set are each written by one statement whose parameters are arrays
-//! (`INSERT … SELECT * FROM UNNEST($1::bytea[], …)`), so a commit costs a few round trips per block, not one
-//! per row.
+//! Each [`Store::commit`] (and each [`Store::reset`]) is one transaction. Statements are prepared once per
+//! connection, and rows go in batches: all UTXOs a block creates (or spends, or restores), all its index
+//! rows, all headers, bodies and mempool entries of a change set are each written by one statement whose
+//! parameters are arrays (`INSERT … SELECT * FROM UNNEST($1::bytea[], …)`), so a commit costs a few round
+//! trips per block, not one per row.
 //!
 //! Tests and tools can keep several stores in one database: [`PostgresStore::connect_with_schema`] puts a
 //! store's tables in its own PostgreSQL schema (created if missing). The connection does not use TLS: the
@@ -27,8 +27,8 @@ use crate::schema::{
     UtxoRow, last_per_key, mismatch, to_i64,
 };
 use crate::store::{
-    ChangeSet, ConnectRecord, HeaderRecord, HistoryRow, MempoolRecord, Store, StoreError,
-    TxLocation,
+    ChangeSet, ConnectRecord, HeaderRecord, HistoryRow, MempoolRecord, RESET_TABLES, Store,
+    StoreError, TxLocation,
 };
 
 /// The chain state in a PostgreSQL database.
@@ -632,6 +632,27 @@ impl Store for PostgresStore {
         };
         // On any error `tx` is dropped unfinished, which rolls the whole change set back.
         writer.apply(changes)?;
+        tx.commit().map_err(pg_err)
+    }
+
+    fn reset(&mut self, fresh: &ChangeSet) -> Result<(), StoreError> {
+        for sql in COMMIT_STATEMENTS {
+            self.statement(sql)?;
+        }
+        let mut tx = self.client.transaction().map_err(pg_err)?;
+        // On any error `tx` is dropped unfinished, which rolls the deletions back too.
+        let wipe: String = RESET_TABLES
+            .iter()
+            .map(|table| format!("DELETE FROM {table};"))
+            .collect();
+        tx.batch_execute(&wipe).map_err(pg_err)?;
+        tx.execute("DELETE FROM meta WHERE key = $1", &[&KEY_TIP])
+            .map_err(pg_err)?;
+        let mut writer = Writer {
+            tx: &mut tx,
+            statements: &self.statements,
+        };
+        writer.apply(fresh)?;
         tx.commit().map_err(pg_err)
     }
 }

@@ -6,8 +6,8 @@
 //! [`Store::commit`] returns, so a committed change set survives `SIGKILL` *and* power loss, and an
 //! interrupted one is rolled back on the next open. (`synchronous=NORMAL`, the usual WAL setting, is safe
 //! against a process crash but may lose the last commits on power loss — while the node may already have
-//! announced them — so it is not used.) Each [`Store::commit`] is one `BEGIN IMMEDIATE … COMMIT`
-//! transaction; statements are prepared once per connection (`prepare_cached`).
+//! announced them — so it is not used.) Each [`Store::commit`] (and each [`Store::reset`]) is one
+//! `BEGIN IMMEDIATE … COMMIT` transaction; statements are prepared once per connection (`prepare_cached`).
 //!
 //! Another process (say `sqlite3` for a look) may read the file while the node runs; writers wait up to
 //! [`BUSY_TIMEOUT`] for each other.
@@ -26,8 +26,8 @@ use crate::schema::{
     UtxoRow, mismatch, to_i64,
 };
 use crate::store::{
-    ChangeSet, ConnectRecord, HeaderRecord, HistoryRow, MempoolRecord, Store, StoreError,
-    TxLocation,
+    ChangeSet, ConnectRecord, HeaderRecord, HistoryRow, MempoolRecord, RESET_TABLES, Store,
+    StoreError, TxLocation,
 };
 
 /// How long a write waits for another connection's write to finish before failing.
@@ -518,6 +518,22 @@ impl Store for SqliteStore {
             .map_err(sql_err)?;
         // On any error `tx` is dropped here, which rolls the whole change set back.
         apply(&tx, changes)?;
+        tx.commit().map_err(sql_err)
+    }
+
+    fn reset(&mut self, fresh: &ChangeSet) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql_err)?;
+        // On any error `tx` is dropped here, which rolls the deletions back too.
+        for table in RESET_TABLES {
+            tx.execute(&format!("DELETE FROM {table}"), [])
+                .map_err(sql_err)?;
+        }
+        tx.execute("DELETE FROM meta WHERE key = ?1", [KEY_TIP])
+            .map_err(sql_err)?;
+        apply(&tx, fresh)?;
         tx.commit().map_err(sql_err)
     }
 }

@@ -232,4 +232,20 @@ pub trait Store: Send {
     /// # Errors
     /// [`StoreError`]; the store is then unchanged.
     fn commit(&mut self, changes: &ChangeSet) -> Result<(), StoreError>;
+
+    /// Replaces the whole chain the store holds by `fresh`, in one atomic transaction: every block-index
+    /// entry, body, active-chain entry, undo record, unspent output, transaction and history row, every
+    /// mempool transaction and the tip are deleted, then `fresh` (a change set that writes a chain from
+    /// nothing: the genesis block, as [`crate::State::reset_to_genesis`] builds it) is applied. The network
+    /// binding and the schema version stay.
+    ///
+    /// # Errors
+    /// [`StoreError`]; the store is then unchanged.
+    fn reset(&mut self, fresh: &ChangeSet) -> Result<(), StoreError>;
 }
+
+/// The tables [`Store::reset`] empties: every table but `meta` (the schema has no foreign keys, so the order
+/// does not matter; it deletes index rows before the blocks they point at).
+pub(crate) const RESET_TABLES: [&str; 8] = [
+    "history", "txs", "undo", "utxos", "active", "mempool", "bodies", "headers",
+];

@@ -322,6 +322,60 @@ fn restart_keeps_everything(backend: &Backend) {
     ));
 }
 
+/// `reset_to_genesis` forgets every block, output, index row and pending transaction: the state is then the
+/// same as a fresh one (genesis outputs that blocks had spent are back), stays so after a restart, and the old
+/// blocks can be connected again.
+fn reset_to_genesis_forgets_the_chain(backend: &Backend) {
+    let (alice, bob) = (key(1), key(2));
+    let mut chain = ChainBuilder::new(network());
+    for i in 0..4 {
+        let mut used = Vec::new();
+        let tx = chain
+            .transfer(
+                &alice,
+                addr(&bob),
+                units(1 + i),
+                units(0),
+                Vec::new(),
+                &mut used,
+            )
+            .unwrap();
+        mine(&mut chain, vec![tx], 4, 10);
+    }
+    let twin = backend.fresh();
+    let fresh = snapshot(&open(&twin));
+    let state = open(backend);
+    submit_all(&state, &chain.blocks()[1..]);
+    let full = snapshot(&state);
+    let record = Transaction::signed_record(
+        &key(3),
+        b"pending".to_vec(),
+        1,
+        &state.network().genesis_hash(),
+    );
+    state.submit_transaction(record.clone()).unwrap();
+    assert_ne!(full, fresh);
+
+    let tip = state.reset_to_genesis().unwrap();
+    assert_eq!(tip.height.0, 0);
+    assert_eq!(tip.hash, state.network().genesis_hash());
+    assert_eq!(snapshot(&state), fresh);
+    for block in &chain.blocks()[1..] {
+        assert_eq!(state.block(&block.hash()).unwrap(), None);
+        assert!(state.header(&block.hash()).is_none());
+        for tx in &block.transactions {
+            assert!(state.transaction(&tx.txid()).unwrap().is_none());
+        }
+    }
+    assert!(state.transaction(&record.txid()).unwrap().is_none());
+    drop(state);
+    let reopened = open(backend);
+    assert_eq!(snapshot(&reopened), fresh, "after a restart");
+    // The chain it forgot is a valid chain again.
+    submit_all(&reopened, &chain.blocks()[1..]);
+    assert_eq!(snapshot(&reopened), full);
+}
+
 /// Invalid blocks are refused with the precise error and leave the store exactly as it was.
 fn invalid_blocks_leave_no_trace(backend: &Backend) {
     let (alice, bob) = (key(1), key(2));
@@ -514,6 +568,7 @@ mod on {
     on_every_backend!(
         reorg_there_and_back,
         restart_keeps_everything,
+        reset_to_genesis_forgets_the_chain,
         invalid_blocks_leave_no_trace,
         orphans_and_ties,
         mempool_rules

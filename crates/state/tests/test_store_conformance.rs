@@ -185,6 +185,8 @@ conformance!(
     newer_schema_is_refused,
     corrupt_rows_are_reported_not_panicked,
     killed_writer_leaves_whole_commits,
+    reset_leaves_only_the_fresh_chain,
+    failed_reset_leaves_no_trace,
 );
 
 // ---------------------------------------------------------------------------------------------------------
@@ -965,6 +967,96 @@ fn failed_commit_leaves_no_trace(backend: &mut dyn Backend) {
         })
         .unwrap();
     assert_eq!(store.mempool().unwrap().len(), 2);
+}
+
+/// A store holding the chain, its fork's blocks (known, not active) and a mempool.
+fn store_with_chain_fork_and_mempool(backend: &mut dyn Backend) -> Box<dyn Store> {
+    let fx = Fixture::get();
+    let mut store = store_with_chain(backend);
+    let fork_range = FORK_AT + 1..=FORK_HEIGHT;
+    store
+        .commit(&ChangeSet {
+            headers: header_records(&fx.fork, fork_range.clone(), 100),
+            bodies: bodies(&fx.fork, fork_range),
+            mempool_add: vec![mempool_record(1, b"one"), mempool_record(2, b"two")],
+            ..ChangeSet::default()
+        })
+        .unwrap();
+    store
+}
+
+fn reset_leaves_only_the_fresh_chain(backend: &mut dyn Backend) {
+    let fx = Fixture::get();
+    let mut store = store_with_chain_fork_and_mempool(backend);
+    let genesis_only = popped(&fx.chain, 0);
+    // Blocks of the chain spent genesis outputs: the reset must bring them back, not only delete rows.
+    assert!(
+        fx.chain.changes()[1..]
+            .iter()
+            .flat_map(|c| &c.spent)
+            .any(|(_, e)| e.height.0 == 0)
+    );
+    store.reset(&whole_chain(&genesis_only)).unwrap();
+    assert_holds(store.as_mut(), &genesis_only, "after the reset");
+    assert_eq!(
+        store.headers().unwrap(),
+        header_records(&genesis_only, 0..=0, 0)
+    );
+    assert!(store.mempool().unwrap().is_empty());
+    for block in fx.chain.blocks()[1..].iter().chain(&fx.fork.blocks()[1..]) {
+        assert_eq!(store.block(&block.hash()).unwrap(), None);
+        assert_eq!(store.undo(&block.hash()).unwrap(), None);
+        for tx in &block.transactions {
+            assert_eq!(store.tx_location(&tx.txid()).unwrap(), None);
+        }
+    }
+    for address in fx.addresses() {
+        let history = store.address_history(&address, 0, u64::MAX).unwrap();
+        assert!(history.iter().all(|row| row.height.0 == 0), "{history:?}");
+    }
+    // The network binding stays, and the heights are free again: the old chain commits as it did at first.
+    store.open(&fx.genesis()).unwrap();
+    assert!(matches!(
+        store.open(&Network::dev().genesis_hash()),
+        Err(StoreError::WrongNetwork { .. })
+    ));
+    let rest = 1..=HEIGHT;
+    store
+        .commit(&ChangeSet {
+            headers: header_records(&fx.chain, rest.clone(), 0),
+            bodies: bodies(&fx.chain, rest.clone()),
+            connect: connects(&fx.chain, rest),
+            tip: Some(fx.chain.tip().hash()),
+            ..ChangeSet::default()
+        })
+        .unwrap();
+    assert_holds(
+        store.as_mut(),
+        &fx.chain,
+        "after committing the chain again",
+    );
+    if backend.can_reopen() {
+        store.reset(&whole_chain(&genesis_only)).unwrap();
+        drop(store);
+        let mut store = backend.store();
+        store.open(&fx.genesis()).unwrap();
+        assert_holds(store.as_mut(), &genesis_only, "after a reset and a restart");
+    }
+}
+
+fn failed_reset_leaves_no_trace(backend: &mut dyn Backend) {
+    let fx = Fixture::get();
+    let mut store = store_with_chain_fork_and_mempool(backend);
+    let before = snapshot(store.as_mut());
+    // The wipe succeeds, then the fresh chain fails: its genesis spends an output that no longer exists.
+    let mut fresh = whole_chain(&popped(&fx.chain, 0));
+    fresh.connect[0].changes.spent = vec![fx.chain.changes()[HEIGHT as usize].created[0]];
+    let result = store.reset(&fresh);
+    assert!(matches!(result, Err(StoreError::Database(_))), "{result:?}");
+    assert_eq!(snapshot(store.as_mut()), before, "after the failed reset");
+    // The store still works.
+    store.reset(&whole_chain(&popped(&fx.chain, 0))).unwrap();
+    assert_holds(store.as_mut(), &popped(&fx.chain, 0), "after a good reset");
 }
 
 fn headers_are_replaced_and_oversized_values_refused(backend: &mut dyn Backend) {

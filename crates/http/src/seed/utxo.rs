@@ -1,12 +1,19 @@
 //! System D, the UTXO chain with PostgreSQL tables (`/api/*`): node-held wallets, sends, mining a block with a
-//! bounded number of pending transactions, the chain state and the pool — all in D's envelope
-//! `{"data": …, "error": null}` / `{"data": null, "error": "Type: message"}`, with 4xx statuses for errors.
+//! bounded number of pending transactions, resetting a `dev` chain, the chain state and the pool.
+//!
+//! The action routes and `get_wallets` answer in D's envelope `{"data": …, "error": null}` /
+//! `{"data": null, "error": "Type: message"}`, with 4xx statuses for errors. `get_blocks`, `get_pool` and
+//! `get_chainstate` answer **bare**, in the shapes D's pocket-blockchain test stand parses: blocks,
+//! transactions and unspent outputs as nested JSON strings (the `pocket_*` views of [`super::view`];
+//! `docs/adr/0015-seed-compat-views-pocket.md`). No answer carries key material: a wallet's `privateKey` is a
+//! sentence saying that the node keeps it.
 
 use std::collections::BTreeMap;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use ferrochain_core::Height;
 use serde_json::{Value, json};
 
 use super::request::{
@@ -28,7 +35,12 @@ fn respond(result: Result<Value, Failure>) -> Response {
     result.map_or_else(|f| f.render(Style::Envelope), envelope)
 }
 
-/// Every node-held address with its confirmed balance (and pending balance), in whole units.
+/// What `get_wallets` shows in place of a private key: the node never hands one out.
+pub const PRIVATE_KEY_TEXT: &str = "kept by the node: ferrochain never shows or sends a private key. The node \
+     signs for this address itself (POST /api/send); to hold a key yourself, use `ferrochain wallet`";
+
+/// Every node-held address with its confirmed balance (and pending balance), in whole units, and D's `wallet`
+/// object: the public key (hex) and [`PRIVATE_KEY_TEXT`] — never key material.
 fn wallets(node: &Node, addresses: &[String]) -> Result<Vec<Value>, Failure> {
     let decimals = node.network().spec().decimals;
     addresses
@@ -39,16 +51,21 @@ fn wallets(node: &Node, addresses: &[String]) -> Result<Vec<Value>, Failure> {
                 .state()
                 .balance(&hash)
                 .map_err(|e| node_failure(node, e.into()))?;
+            let public_key = node.held_public_key(address).map(|k| k.to_string());
             Ok(json!({
                 "address": address,
                 "balance": view::units(balance.confirmed, decimals),
                 "pending": view::units(balance.pending, decimals),
+                "wallet": {
+                    "publicKey": public_key,
+                    "privateKey": PRIVATE_KEY_TEXT,
+                },
             }))
         })
         .collect()
 }
 
-/// `GET /api/get_wallets`: node-held addresses and balances — never keys.
+/// `GET /api/get_wallets`: node-held addresses, balances and public keys — never private keys.
 pub(super) async fn get_wallets(State(node): State<Node>) -> Response {
     let result = node
         .blocking(|n| wallets(&n, &n.held_addresses()))
@@ -58,17 +75,50 @@ pub(super) async fn get_wallets(State(node): State<Node>) -> Response {
     respond(result.map(Value::from))
 }
 
-/// `GET /api/get_blocks`: every block of the active chain, genesis first.
-pub(super) async fn get_blocks(State(node): State<Node>) -> Response {
-    respond(
-        view::whole_chain(&node)
-            .await
-            .map(|mut c| c["chain"].take()),
+/// A bare answer of D's read routes, or its failure in D's envelope.
+fn bare(result: Result<Value, Failure>) -> Response {
+    result.map_or_else(
+        |f| f.render(Style::Envelope),
+        |v| axum::Json(v).into_response(),
     )
 }
 
-/// `GET /api/get_chainstate`: the unspent outputs of the active chain, grouped by transaction id.
-pub(super) async fn get_chainstate(State(node): State<Node>) -> Response {
+/// Runs a read of D's bare routes on a blocking thread (they read the store or copy the UTXO set / pool).
+async fn read_bare(
+    node: &Node,
+    f: impl FnOnce(&Node) -> Result<Value, Failure> + Send + 'static,
+) -> Response {
+    let result = node
+        .blocking(move |n| f(&n))
+        .await
+        .map_err(task_failure)
+        .and_then(|r| r);
+    bare(result)
+}
+
+/// `GET /api/get_blocks`: every block of the active chain, genesis first, as a bare array of
+/// [`view::pocket_block`].
+pub(super) async fn get_blocks(State(node): State<Node>) -> Response {
+    read_bare(&node, |n| {
+        let tip = n.state().tip().height.0;
+        let mut blocks = Vec::new();
+        for h in 0..=tip {
+            let block = n
+                .state()
+                .block_at(Height(h))
+                .map_err(|e| node_failure(n, e.into()))?;
+            // A reorg or reset between reading the tip and this block ends the list early.
+            let Some(block) = block else { break };
+            blocks.push(view::pocket_block(&block, n.network()));
+        }
+        Ok(Value::from(blocks))
+    })
+    .await
+}
+
+/// The unspent outputs of the active chain grouped by transaction id, as D's bare
+/// `{"<txid>": {"serializedUnspentOutputs": "<JSON string of [{outputID, val, publicKeyHash, …}]>"}}`.
+fn chainstate(node: &Node) -> Value {
     let network = node.network();
     let decimals = network.spec().decimals;
     let mut grouped: BTreeMap<String, Vec<(u32, Value)>> = BTreeMap::new();
@@ -76,9 +126,9 @@ pub(super) async fn get_chainstate(State(node): State<Node>) -> Response {
         grouped.entry(op.txid.to_string()).or_default().push((
             op.vout,
             json!({
-                "vout": op.vout,
-                "address": network.address(&entry.output.address),
-                "amount": view::units(entry.output.amount, decimals),
+                "outputID": op.vout,
+                "val": view::units(entry.output.amount, decimals),
+                "publicKeyHash": network.address(&entry.output.address),
                 "amount_units": entry.output.amount.to_units(),
                 "height": entry.height.0,
                 "coinbase": entry.is_coinbase,
@@ -89,15 +139,32 @@ pub(super) async fn get_chainstate(State(node): State<Node>) -> Response {
         .into_iter()
         .map(|(txid, mut outs)| {
             outs.sort_by_key(|(vout, _)| *vout);
-            (txid, outs.into_iter().map(|(_, v)| v).collect())
+            let outs: Vec<Value> = outs.into_iter().map(|(_, v)| v).collect();
+            let text = serde_json::to_string(&outs).unwrap_or_else(|_| "[]".into());
+            (txid, json!({ "serializedUnspentOutputs": text }))
         })
         .collect();
-    envelope(Value::Object(data))
+    Value::Object(data)
 }
 
-/// `GET /api/get_pool`: pending transactions in mempool order (fee rate, then arrival).
+/// `GET /api/get_chainstate`: the unspent outputs, grouped by transaction id (read on a blocking thread: it
+/// copies the whole UTXO set).
+pub(super) async fn get_chainstate(State(node): State<Node>) -> Response {
+    read_bare(&node, |n| Ok(chainstate(n))).await
+}
+
+/// `GET /api/get_pool`: pending transactions in mempool order (fee rate, then arrival), as a bare array of
+/// [`view::pocket_pending`].
 pub(super) async fn get_pool(State(node): State<Node>) -> Response {
-    envelope(Value::from(view::pool(&node)))
+    read_bare(&node, |n| {
+        let network = n.network();
+        Ok(n.state()
+            .mempool()
+            .iter()
+            .map(|e| view::pocket_pending(e, network))
+            .collect())
+    })
+    .await
 }
 
 async fn new_held_address(node: &Node) -> Result<String, Failure> {
@@ -152,6 +219,13 @@ pub(super) async fn send(
             ));
         }
         require_owner(&owner)?;
+        if node.network().address(&to) == from {
+            // D refused this too, in these words (after the owner check: callers who may not send learn
+            // nothing more).
+            return Err(Failure::bad("Request", "invalid request parameters").with_reason(
+                "from and to are the same address; send to another address (POST /api/new_wallet makes one)",
+            ));
+        }
         node.pay(from, to, amount, fee, Vec::new())
             .await
             .map_err(|e| node_failure(&node, e))?;
@@ -196,8 +270,10 @@ pub(super) async fn mine_block(
     respond(result.await)
 }
 
-/// `POST /api/reset_system`: on `dev` chains, creates [`SAMPLE_WALLETS`] node-held wallets and mines one block
-/// to each; the chain itself is not wiped (module docs, "Decisions").
+/// `POST /api/reset_system` (owner, `dev` chains only): throws the chain away — back to the genesis block, with
+/// every other block, the UTXO set, the indexes and the mempool gone, in one store transaction that changes
+/// nothing if it fails ([`Node::reset_to_genesis`]) — then creates [`SAMPLE_WALLETS`] node-held wallets and
+/// mines one block to each. Node-held keys stay (their balances start again from zero).
 pub(super) async fn reset_system(
     State(node): State<Node>,
     owner: Result<Owner, ApiError>,
@@ -211,11 +287,18 @@ pub(super) async fn reset_system(
                 "reset_system is only available on dev chains",
             ));
         }
+        node.reset_to_genesis()
+            .await
+            .map_err(|e| node_failure(&node, e))?;
         let mut created = Vec::with_capacity(SAMPLE_WALLETS);
         for _ in 0..SAMPLE_WALLETS {
             let address = new_held_address(&node).await?;
             let hash = parse_address(&node, "address", &address)?;
-            mine_to(&node, hash, 0).await?;
+            mine_to(&node, hash, 0).await.map_err(|f| {
+                f.prefixed(
+                    "the chain was reset to genesis, but funding the sample wallets failed: ",
+                )
+            })?;
             created.push(address);
         }
         let wallets = node
@@ -223,12 +306,13 @@ pub(super) async fn reset_system(
             .await
             .map_err(task_failure)??;
         Ok(json!({
-            "wiped": false,
+            "wiped": true,
+            "height": node.state().tip().height.0,
             "wallets": wallets,
             "message": format!(
-                "created {SAMPLE_WALLETS} sample wallets and mined one block to each (one block subsidy each); \
-                 the chain was not wiped: a running node never discards a valid chain — to start over, stop the \
-                 node and start it again with an empty --data-dir"
+                "the chain was reset to its genesis block (every other block, unspent output, index and pending \
+                 transaction removed), then {SAMPLE_WALLETS} sample wallets were created and one block mined to \
+                 each (one block subsidy each); the node's keys were kept"
             ),
         }))
     };

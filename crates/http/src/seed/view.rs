@@ -324,6 +324,163 @@ pub(super) async fn whole_chain(node: &Node) -> Result<Value, Failure> {
     chain(node, 1, u64::MAX).await
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// D's pocket-blockchain views (docs/adr/0015-seed-compat-views-pocket.md): blocks, transactions and unspent
+// outputs as the JSON *strings* its test stand parses, in its field names, beside ferrochain's own data.
+// ---------------------------------------------------------------------------------------------------------
+
+/// A time in ms since the Unix epoch as ISO 8601 in UTC with milliseconds (`2024-05-01T12:34:56.789Z`), the
+/// shape of the `created` / `timeStamp` strings D's Python wrote with `datetime.isoformat()`.
+pub(super) fn iso_time_ms(ms: u64) -> String {
+    let nanos = i128::from(ms) * 1_000_000;
+    match time::OffsetDateTime::from_unix_timestamp_nanos(nanos) {
+        Ok(t) => format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.millisecond()
+        ),
+        Err(_) => format!("{ms} ms after 1970"),
+    }
+}
+
+/// A JSON value as the JSON text D's views nest (serialising a `Value` cannot fail; `null` if it did).
+fn json_string(v: &Value) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "null".into())
+}
+
+/// When a transaction was made, as far as the chain knows: a record's own timestamp, else the time of the
+/// block that holds it (`block_ms`); `None` for a pending transfer (ferrochain transfers carry no time).
+fn created_ms(tx: &Transaction, block_ms: Option<u64>) -> Option<u64> {
+    match &tx.kind {
+        TxKind::Record { timestamp_ms, .. } => Some(*timestamp_ms),
+        _ => block_ms,
+    }
+}
+
+/// D's transaction object (before it is serialised): `id`, `inputs` (JSON strings `{id, output, sig,
+/// publicKey}`: the spent txid and output index, the signature and public key in hex), `outputs` (JSON strings
+/// `{val, publicKeyHash}`: whole units and the address), `created` (ISO 8601, or `null` when not known) and,
+/// for a confirmed one, `included_in_block` (its block's time) — plus ferrochain's `txid`, `type`,
+/// `created_ms`, exact `amount_units` per output, `payload` (hex) and a record's `author`.
+pub(super) fn pocket_transaction(
+    tx: &Transaction,
+    network: &Network,
+    block_ms: Option<u64>,
+) -> Value {
+    let decimals = network.spec().decimals;
+    let inputs: Vec<String> = tx
+        .inputs()
+        .iter()
+        .map(|i| {
+            json_string(&json!({
+                "id": i.prev_out.txid.to_string(),
+                "output": i.prev_out.vout,
+                "sig": i.signature.to_string(),
+                "publicKey": i.public_key.to_string(),
+                "address": network.address(&i.public_key.pubkey_hash()),
+            }))
+        })
+        .collect();
+    let outputs: Vec<String> = tx
+        .outputs
+        .iter()
+        .map(|o| {
+            json_string(&json!({
+                "val": units(o.amount, decimals),
+                "publicKeyHash": network.address(&o.address),
+                "amount_units": o.amount.to_units(),
+            }))
+        })
+        .collect();
+    let created = created_ms(tx, block_ms);
+    let kind = match &tx.kind {
+        TxKind::Coinbase { .. } => "coinbase",
+        TxKind::Transfer { .. } => "transfer",
+        TxKind::Record { .. } => "record",
+    };
+    let mut v = json!({
+        "id": tx.txid().to_string(),
+        "txid": tx.txid().to_string(),
+        "type": kind,
+        "inputs": inputs,
+        "outputs": outputs,
+        "created": created.map(iso_time_ms),
+        "created_ms": created,
+        "payload": hex::encode(&tx.payload),
+    });
+    if let Some(ms) = block_ms {
+        v["included_in_block"] = json!(iso_time_ms(ms));
+    }
+    if let TxKind::Record {
+        author, signature, ..
+    } = &tx.kind
+    {
+        v["author"] = json!(network.address(&author.pubkey_hash()));
+        v["publicKey"] = json!(author.to_string());
+        v["sig"] = json!(signature.to_string());
+    }
+    v
+}
+
+/// One item of D's `/api/get_blocks`: `{hash, serializedBlock, txsRootNode}` where `serializedBlock` is the
+/// JSON string of `{timeStamp, transactions: [JSON strings of pocket_transaction], txsRootNode, prevHash ("" for
+/// genesis), hash, nonce}` — plus ferrochain's `height`, `bits` and `hex` (the canonical encoding) outside.
+pub(super) fn pocket_block(block: &Block, network: &Network) -> Value {
+    let h = &block.header;
+    let hash = block.hash().to_string();
+    let transactions: Vec<String> = block
+        .transactions
+        .iter()
+        .map(|t| json_string(&pocket_transaction(t, network, Some(h.time_ms))))
+        .collect();
+    let prev_hash = if h.height.0 == 0 {
+        String::new()
+    } else {
+        h.prev_hash.to_string()
+    };
+    let serialized = json!({
+        "timeStamp": iso_time_ms(h.time_ms),
+        "timestamp_ms": h.time_ms,
+        "transactions": transactions,
+        "txsRootNode": h.merkle_root.to_string(),
+        "prevHash": prev_hash,
+        "hash": hash,
+        "nonce": h.nonce,
+        "height": h.height.0,
+    });
+    json!({
+        "hash": hash,
+        "serializedBlock": json_string(&serialized),
+        "txsRootNode": h.merkle_root.to_string(),
+        "height": h.height.0,
+        "bits": h.bits.to_string(),
+        "hex": hex::encode(block.to_bytes()),
+    })
+}
+
+/// One item of D's `/api/get_pool`: `{txID, fromAddr, toAddr, amount, serializedTransaction, error: false,
+/// errorText: null}` (sender, recipient and amount as in the seed transaction view; D kept failed sends in its
+/// pool with `error: true` — ferrochain refuses them instead, so every item is a valid pending transaction),
+/// plus its `fee`.
+pub(super) fn pocket_pending(entry: &MempoolEntry, network: &Network) -> Value {
+    let seed = transaction(&entry.tx, network);
+    json!({
+        "txID": entry.txid.to_string(),
+        "fromAddr": seed["sender"],
+        "toAddr": seed["recipient"],
+        "amount": seed["amount"],
+        "fee": units(entry.fee, network.spec().decimals),
+        "serializedTransaction": json_string(&pocket_transaction(&entry.tx, network, None)),
+        "error": false,
+        "errorText": null,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
