@@ -13,7 +13,9 @@ use ferrochain_core::{Amount, Network, PubkeyHash};
 use ferrochain_wallet::build::{TransferRequest, build_record, build_transfer};
 use ferrochain_wallet::coin_select::{Candidate, FeePolicy, SelectionOptions};
 use ferrochain_wallet::proof::RecordProof;
-use ferrochain_wallet::{KdfParams, KeyFile, KeyFileError, Wallet, WalletError};
+use ferrochain_wallet::{
+    ForkWalletError, KdfParams, KeyFile, KeyFileError, LegacyRsaKey, Wallet, WalletError,
+};
 
 /// A wallet failure with the exit code it maps to.
 #[derive(Debug, thiserror::Error)]
@@ -111,7 +113,8 @@ enum WalletCommand {
         #[arg(long)]
         memo: Option<String>,
     },
-    /// Sign a record (a piece of data) onto the chain with the wallet's first key (or --address).
+    /// Sign a record (a piece of data) onto the chain with the wallet's first key (or --address), or with
+    /// the imported legacy RSA key (--legacy, see import-legacy).
     Record {
         /// The content.
         #[arg(long)]
@@ -119,6 +122,15 @@ enum WalletCommand {
         /// Which of the wallet's addresses signs.
         #[arg(long)]
         address: Option<String>,
+        /// Sign with the RSA key imported by `import-legacy`, as the seed's supply-chain fork does.
+        #[arg(long, conflicts_with = "address")]
+        legacy: bool,
+    },
+    /// Import the RSA key of a wallet file of the records app's supply-chain fork (opened with its password)
+    /// into a key file of ferrochain's own, sealed with the same password; `record --legacy` then signs with it.
+    ImportLegacy {
+        /// The fork's wallet file (nonce, tag, ciphertext, salt; AES-EAX under PBKDF2-HMAC-SHA512).
+        fork_file: PathBuf,
     },
     /// Show the transaction history of every address.
     History,
@@ -134,6 +146,11 @@ enum WalletCommand {
 
 fn network(name: &str) -> anyhow::Result<Network> {
     ferrochain_node::load_network(name).map_err(Into::into)
+}
+
+/// Where `import-legacy` keeps the imported RSA key: beside the wallet file.
+fn legacy_key_file(wallet_file: &Path) -> PathBuf {
+    wallet_file.with_extension("legacy-rsa.json")
 }
 
 fn default_file(network: &Network) -> PathBuf {
@@ -240,6 +257,27 @@ impl Client {
                     _ => CliError::Node(format!("{status}: {message}")),
                 })
             }
+        })
+    }
+
+    /// `POST path` with a JSON body; the status and the answer's text (the seed routes answer text).
+    fn post_text(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<(reqwest::StatusCode, String), CliError> {
+        self.runtime.block_on(async {
+            let response = self
+                .http
+                .post(format!("{}{path}", self.base))
+                .json(body)
+                .send()
+                .await
+                .map_err(|e| {
+                    CliError::Node(format!("cannot reach the node at {}: {e}", self.base))
+                })?;
+            let status = response.status();
+            Ok((status, response.text().await.unwrap_or_default()))
         })
     }
 
@@ -468,7 +506,65 @@ pub fn run(args: &WalletArgs) -> anyhow::Result<String> {
                 amount.format_units(d)
             ));
         }
-        WalletCommand::Record { content, address } => {
+        WalletCommand::ImportLegacy { fork_file } => {
+            let bytes = std::fs::read(fork_file)
+                .map_err(|e| CliError::File(format!("cannot read {}: {e}", fork_file.display())))?;
+            let pw = password(args, false)?;
+            let key = LegacyRsaKey::open_fork_wallet(&bytes, &pw).map_err(|e| match e {
+                ForkWalletError::WrongPassword => CliError::WrongPassword,
+                other => CliError::File(other.to_string()),
+            })?;
+            let sealed = key
+                .to_sealed_json(&pw, KdfParams::pbkdf2_default(), &mut rand::rng())
+                .map_err(|e| CliError::File(e.to_string()))?;
+            let out_path = legacy_key_file(&path);
+            write_new(&out_path, &sealed)?;
+            let info = key.info();
+            out.push_str(&format!(
+                "imported an RSA-{} key (legacy: weak by today's standards) into {}\nfingerprint: {}\n{}",
+                info.bits,
+                out_path.display(),
+                info.fingerprint,
+                key.public_pem()
+            ));
+        }
+        WalletCommand::Record {
+            content,
+            legacy: true,
+            ..
+        } => {
+            let key_path = legacy_key_file(&path);
+            let bytes = std::fs::read(&key_path).map_err(|e| {
+                CliError::File(format!(
+                    "no imported legacy key at {} ({e}): run `ferrochain wallet import-legacy FILE` first",
+                    key_path.display()
+                ))
+            })?;
+            let pw = password(args, false)?;
+            let key = LegacyRsaKey::from_sealed_json(&bytes, &pw).map_err(|e| match e {
+                ForkWalletError::WrongPassword => CliError::WrongPassword,
+                other => CliError::File(other.to_string()),
+            })?;
+            let record = key.sign(content);
+            let client = Client::new(&args.node)?;
+            client.check_network(&net)?;
+            let body = serde_json::json!({
+                "senderPK": record.sender_pem,
+                "signature": record.signature_latin1(),
+                "data": record.data,
+            });
+            let (status, text) = client.post_text("/new_transaction", &body)?;
+            if !status.is_success() {
+                return Err(CliError::Node(format!("{status}: {text}")).into());
+            }
+            out.push_str(&format!(
+                "legacy RSA record accepted: {} (the node co-signs it; its RSA signature stays checkable)\n",
+                text.trim()
+            ));
+        }
+        WalletCommand::Record {
+            content, address, ..
+        } => {
             let file = read_file(&path)?;
             let client = Client::new(&args.node)?;
             client.check_network(&net)?;

@@ -252,3 +252,96 @@ async fn a_wallet_round_trip_against_a_real_node() {
         "cannot read wallet file",
     );
 }
+
+/// The supply-chain fork's wallet file: made here in the fork's layout (nonce 16 ‖ tag 16 ‖ ciphertext ‖ salt 16;
+/// AES-256-EAX under the first 32 bytes of PBKDF2-HMAC-SHA512, 1,000,000 iterations, 64 bytes; the plaintext is
+/// the RSA private key PEM), imported, then used to sign a record the node accepts.
+#[tokio::test(flavor = "multi_thread")]
+async fn import_legacy_opens_the_forks_wallet_file_and_signs_records_with_it() {
+    use eax::aead::{Aead, KeyInit};
+    const PRIVATE: &str = r#"-----BEGIN PRIVATE KEY-----
+MIICdwIBADANBgkqhkiG9w0BAQEFAASCAmEwggJdAgEAAoGBAMmbaCKB/6OKZnTA
+GFu2pJxiu/Uy/rVA3J9K8rV3l6lL042xMW7nDulzLqNL45vtxgtjRgFWT4EeaFTO
+NrXrDNApHZGeWP1atWCYK9lzYjC9JDqgU1aB0b5My21NcLP6RlVWq1o1gbwWfdli
+5xOa5p3n/Sn4jg72JWi81KeCCH0FAgMBAAECgYACQglSiZ4xWLV5DUW4kT0au0hb
+oKyVnxpZdl9thN9f+AdwiNGC6neSScX18j2kW29iZUQ9c5gEXDDS8lROiUllblfL
+6UGHzfKYoToyinKfDg0i1zCtjLMvUpI4jMqXktQjvbSoSPkEIamoETREGIVLFugw
+sGRsp+Ucs57B1B906QJBAO/WSpEMasaILMLZyW5W9eJJ6j0V+UeC3tT2Hs9LSAUu
+HPnhexTXPhLxA9W6irwho77ukXUfeRzC+O/UIiatX0sCQQDXMZCf+pbyNKySEUWB
+f+TSamUzRt8wSUjiBQvfZ4+7/ujlXnPVkxaKQDK5ANVTeRSY6nbT9YtGSGtcMCV8
+Y9LvAkEAqi89Kj/NZKMsX/d6X7mFMNWSSVZWVNAgnq0mn6GjsUlPdmDxnZA+k+JB
+/l8oIucb8lgHDz0OC8KuMkAtG5TakQJBAJFdoxPepH8DBBw73JcJPRrC0pAb7QLi
+ToCX5hhJDfhxzwO6lUcN8Gj9ywXcQT79COPvZsvyD94vZ47D21621DMCQDK3cotE
+9LTKvVWVfml2AXKUSx5V0hsI21Xc8rJ50JKk/rXIxItumkj9aPc3tHrWik9sMpPq
+R6am9iQysl3dxQw=
+-----END PRIVATE KEY-----
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let salt = [3u8; 16];
+    let nonce = [5u8; 16];
+    let mut derived = [0u8; 64];
+    pbkdf2::pbkdf2_hmac::<sha2::Sha512>(b"fork-pw", &salt, 1_000_000, &mut derived);
+    let cipher = eax::Eax::<aes::Aes256>::new_from_slice(&derived[..32]).unwrap();
+    let sealed = cipher
+        .encrypt(
+            &eax::Nonce::<eax::aead::consts::U16>::from(nonce),
+            PRIVATE.as_bytes(),
+        )
+        .unwrap();
+    let (ciphertext, tag) = sealed.split_at(sealed.len() - 16);
+    std::fs::write(
+        dir.path().join("wallet.bin"),
+        [&nonce[..], tag, ciphertext, &salt[..]].concat(),
+    )
+    .unwrap();
+
+    // A wrong password is exit code 3; the right one imports the key.
+    fails(
+        &wallet(
+            dir.path(),
+            "nope",
+            &["import-legacy", "wallet.bin", "--file", "w.json"],
+        ),
+        3,
+        "password",
+    );
+    let out = ok(&wallet(
+        dir.path(),
+        "fork-pw",
+        &["import-legacy", "wallet.bin", "--file", "w.json"],
+    ));
+    assert!(
+        out.contains("RSA-1024") && out.contains("BEGIN PUBLIC KEY"),
+        "{out}"
+    );
+    let kept = std::fs::read_to_string(dir.path().join("w.legacy-rsa.json")).unwrap();
+    assert!(!kept.contains("PRIVATE KEY"), "the imported key is sealed");
+
+    // With the imported key the CLI signs a record, as the fork's app would.
+    let node = NodeProc::start(&dir.path().join("node"), free_port(), &[], &[]).await;
+    let out = ok(&wallet(
+        dir.path(),
+        "fork-pw",
+        &[
+            "record",
+            "--legacy",
+            "--content",
+            "crate 9|store A",
+            "--file",
+            "w.json",
+            "--node",
+            node.url.as_str(),
+        ],
+    ));
+    assert!(out.contains("legacy RSA record accepted"), "{out}");
+    let pending = node.get_json("/pending_tx").await;
+    let rec = pending
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["legacy_rsa"].is_object())
+        .cloned()
+        .unwrap_or_else(|| panic!("no legacy record in {pending}"));
+    assert_eq!(rec["data"], "crate 9|store A");
+    assert_eq!(rec["legacy_rsa"]["verified"], true);
+}

@@ -55,6 +55,12 @@ pub struct LegacyRsaRecord {
     pub data: String,
 }
 
+/// SHA-256 of a PEM text with whitespace removed, hex.
+fn fingerprint(pem: &str) -> String {
+    let compact: String = pem.chars().filter(|c| !c.is_whitespace()).collect();
+    hex::encode(Sha256::digest(compact.as_bytes()))
+}
+
 /// What a verified legacy record says about its key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RsaKeyInfo {
@@ -119,10 +125,9 @@ impl LegacyRsaRecord {
         }
         key.pkcs1v15_verify::<Sha256>(self.data.as_bytes(), &self.signature)
             .map_err(|_| LegacyError::BadSignature)?;
-        let compact: String = pem.chars().filter(|c| !c.is_whitespace()).collect();
         Ok(RsaKeyInfo {
             bits,
-            fingerprint: hex::encode(Sha256::digest(compact.as_bytes())),
+            fingerprint: fingerprint(pem),
         })
     }
 
@@ -149,6 +154,229 @@ impl LegacyRsaRecord {
     }
 }
 
+/// PBKDF2 iterations of the fork's wallet files.
+pub const FORK_WALLET_ITERATIONS: u32 = 1_000_000;
+
+/// Why the fork's wallet file cannot be opened.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ForkWalletError {
+    /// The file is shorter than nonce, tag and salt.
+    #[error("not a wallet file of the records app's fork: {0} bytes, at least 49 expected")]
+    TooShort(usize),
+    /// Wrong password, or the file was changed (the AES-EAX tag does not match).
+    #[error("wrong password, or the file is damaged")]
+    WrongPassword,
+    /// The decrypted text is not an RSA private key in PEM.
+    #[error("the file does not hold an RSA private key: {0}")]
+    NotAKey(String),
+    /// The key is smaller than [`MIN_RSA_BITS`] or larger than [`MAX_RSA_BITS`].
+    #[error(
+        "the RSA key has {bits} bits; keys of {MIN_RSA_BITS} to {MAX_RSA_BITS} bits are accepted"
+    )]
+    KeySize {
+        /// The key's size.
+        bits: usize,
+    },
+}
+
+/// An RSA private key of the fork, opened from its wallet file; it signs records as the fork does.
+pub struct LegacyRsaKey {
+    key: rsa::PrivateKey,
+    pem: zeroize::Zeroizing<String>,
+}
+
+impl std::fmt::Debug for LegacyRsaKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LegacyRsaKey").finish_non_exhaustive()
+    }
+}
+
+impl LegacyRsaKey {
+    /// Opens the fork's wallet file: `nonce (16) ‖ tag (16) ‖ ciphertext ‖ salt (16)`, AES-256-EAX under the
+    /// first 32 bytes of PBKDF2-HMAC-SHA512(password, salt, 1,000,000 iterations, 64 bytes); the plaintext is the
+    /// private key in PEM. Slow on purpose (the KDF): run it off async workers.
+    ///
+    /// # Errors
+    /// [`ForkWalletError`].
+    pub fn open_fork_wallet(file: &[u8], password: &str) -> Result<LegacyRsaKey, ForkWalletError> {
+        LegacyRsaKey::open_with_iterations(file, password, FORK_WALLET_ITERATIONS)
+    }
+
+    /// [`Self::open_fork_wallet`] with another iteration count (tests).
+    ///
+    /// # Errors
+    /// [`ForkWalletError`].
+    pub fn open_with_iterations(
+        file: &[u8],
+        password: &str,
+        iterations: u32,
+    ) -> Result<LegacyRsaKey, ForkWalletError> {
+        use eax::aead::{Aead, KeyInit};
+        if file.len() < 49 {
+            return Err(ForkWalletError::TooShort(file.len()));
+        }
+        let (nonce, rest) = file.split_at(16);
+        let (tag, rest) = rest.split_at(16);
+        let (ciphertext, salt) = rest.split_at(rest.len() - 16);
+        let mut derived = zeroize::Zeroizing::new([0u8; 64]);
+        pbkdf2::pbkdf2_hmac::<sha2::Sha512>(password.as_bytes(), salt, iterations, &mut *derived);
+        let cipher = eax::Eax::<aes::Aes256>::new_from_slice(&derived[..32])
+            .map_err(|_| ForkWalletError::WrongPassword)?;
+        let mut sealed = ciphertext.to_vec();
+        sealed.extend_from_slice(tag);
+        let nonce = eax::Nonce::<eax::aead::consts::U16>::try_from(nonce)
+            .map_err(|_| ForkWalletError::WrongPassword)?;
+        let plain = zeroize::Zeroizing::new(
+            cipher
+                .decrypt(&nonce, sealed.as_slice())
+                .map_err(|_| ForkWalletError::WrongPassword)?,
+        );
+        let pem = zeroize::Zeroizing::new(
+            String::from_utf8(plain.to_vec())
+                .map_err(|_| ForkWalletError::NotAKey("not text".into()))?,
+        );
+        LegacyRsaKey::from_pem(&pem)
+    }
+
+    /// A key from its private PEM (PKCS#8 `BEGIN PRIVATE KEY` or PKCS#1 `BEGIN RSA PRIVATE KEY`).
+    ///
+    /// # Errors
+    /// [`ForkWalletError::NotAKey`], [`ForkWalletError::KeySize`].
+    pub fn from_pem(pem: &str) -> Result<LegacyRsaKey, ForkWalletError> {
+        use rsa::pkcs1::DecodeRsaPrivateKey;
+        use rsa::pkcs8::DecodePrivateKey;
+        let pem = pem.trim();
+        let key = if pem.contains("BEGIN RSA PRIVATE KEY") {
+            rsa::PrivateKey::from_pkcs1_pem(pem)
+                .map_err(|e| ForkWalletError::NotAKey(e.to_string()))?
+        } else {
+            rsa::PrivateKey::from_pkcs8_pem(pem)
+                .map_err(|e| ForkWalletError::NotAKey(e.to_string()))?
+        };
+        let bits = key.size() * 8;
+        if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
+            return Err(ForkWalletError::KeySize { bits });
+        }
+        Ok(LegacyRsaKey {
+            key,
+            pem: zeroize::Zeroizing::new(pem.to_string()),
+        })
+    }
+
+    /// The key's size and fingerprint (as [`LegacyRsaRecord::verify`] reports them).
+    pub fn info(&self) -> RsaKeyInfo {
+        RsaKeyInfo {
+            bits: self.key.size() * 8,
+            fingerprint: fingerprint(&self.public_pem()),
+        }
+    }
+
+    /// The private key in PEM (to keep it in a file of one's own; handle with care).
+    pub fn private_pem(&self) -> &str {
+        &self.pem
+    }
+
+    /// The public key in PEM (`BEGIN PUBLIC KEY`), as the fork sends it as `senderPK`.
+    pub fn public_pem(&self) -> String {
+        use rsa::pkcs8::{EncodePublicKey, LineEnding};
+        self.key
+            .to_public_key()
+            .to_public_key_pem(LineEnding::LF)
+            .unwrap_or_default()
+    }
+
+    /// Signs `data` as the fork does (PKCS#1 v1.5 over SHA-256 of the UTF-8 text): the record to post.
+    pub fn sign(&self, data: &str) -> LegacyRsaRecord {
+        let signature = self
+            .key
+            .pkcs1v15_sign::<Sha256>(data.as_bytes())
+            .unwrap_or_default();
+        LegacyRsaRecord {
+            sender_pem: self.public_pem(),
+            signature,
+            data: data.to_string(),
+        }
+    }
+}
+
+impl LegacyRsaRecord {
+    /// The signature as the fork sends it: the raw bytes read as latin-1 text.
+    pub fn signature_latin1(&self) -> String {
+        self.signature.iter().map(|&b| char::from(b)).collect()
+    }
+}
+
+/// The `format` of the file in which ferrochain keeps an imported legacy key.
+pub const IMPORTED_KEY_FORMAT: &str = "ferrochain-legacy-rsa-key";
+
+impl LegacyRsaKey {
+    /// The key in a file of ferrochain's own (JSON, version 1): the private PEM sealed with AES-256-GCM under
+    /// a key from `kdf` and `password` (as the wallet file, `docs/wallet-format.md`), the public PEM in clear.
+    ///
+    /// # Errors
+    /// [`ForkWalletError::NotAKey`] if the KDF settings cannot be used.
+    pub fn to_sealed_json(
+        &self,
+        password: &str,
+        kdf: crate::KdfParams,
+        rng: &mut impl rand_core::CryptoRng,
+    ) -> Result<Vec<u8>, ForkWalletError> {
+        let mut salt = [0u8; crate::sealing::SALT_LEN];
+        let mut nonce = [0u8; crate::sealing::NONCE_LEN];
+        rng.fill_bytes(&mut salt);
+        rng.fill_bytes(&mut nonce);
+        let key = crate::sealing::derive_key(password, &kdf, &salt)
+            .map_err(|_| ForkWalletError::NotAKey("unusable KDF settings".into()))?;
+        let public = self.public_pem();
+        let sealed = crate::sealing::seal(&key, &nonce, self.pem.as_bytes(), public.as_bytes())
+            .ok_or_else(|| ForkWalletError::NotAKey("sealing failed".into()))?;
+        let json = serde_json::json!({
+            "format": IMPORTED_KEY_FORMAT,
+            "version": 1,
+            "public_key": public,
+            "kdf": crate::sealing::kdf_to_json(&kdf, &salt),
+            "cipher": "aes-256-gcm",
+            "nonce": hex::encode(nonce),
+            "ciphertext": hex::encode(sealed),
+        });
+        Ok(serde_json::to_vec_pretty(&json).unwrap_or_default())
+    }
+
+    /// Opens a file written by [`Self::to_sealed_json`].
+    ///
+    /// # Errors
+    /// [`ForkWalletError::WrongPassword`], [`ForkWalletError::NotAKey`] for a file of another shape.
+    pub fn from_sealed_json(bytes: &[u8], password: &str) -> Result<LegacyRsaKey, ForkWalletError> {
+        let bad =
+            |m: &str| ForkWalletError::NotAKey(format!("not an imported legacy key file: {m}"));
+        let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|_| bad("not JSON"))?;
+        if v["format"] != IMPORTED_KEY_FORMAT || v["version"] != 1 {
+            return Err(bad("format or version"));
+        }
+        let kdf = v["kdf"].as_object().cloned().ok_or_else(|| bad("kdf"))?;
+        let (kdf, salt_hex) = crate::sealing::kdf_from_json(kdf).map_err(|_| bad("kdf"))?;
+        let salt: [u8; crate::sealing::SALT_LEN] = hex::decode(salt_hex)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| bad("salt"))?;
+        let nonce: [u8; crate::sealing::NONCE_LEN] = v["nonce"]
+            .as_str()
+            .and_then(|t| hex::decode(t).ok())
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| bad("nonce"))?;
+        let ciphertext = v["ciphertext"]
+            .as_str()
+            .and_then(|t| hex::decode(t).ok())
+            .ok_or_else(|| bad("ciphertext"))?;
+        let public = v["public_key"].as_str().ok_or_else(|| bad("public_key"))?;
+        let key = crate::sealing::derive_key(password, &kdf, &salt).map_err(|_| bad("kdf"))?;
+        let plain = crate::sealing::open(&key, &nonce, &ciphertext, public.as_bytes())
+            .ok_or(ForkWalletError::WrongPassword)?;
+        let pem = String::from_utf8(plain.to_vec()).map_err(|_| bad("not text"))?;
+        LegacyRsaKey::from_pem(&pem)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -171,6 +399,23 @@ Ok2tGNS3lzDam73uUmmH8kRaio1u6MeBdQIDAQAB
 -----END PUBLIC KEY-----
 "#;
     const SIG_768: &str = "308c5fe9dd8969687b00154fbc71477f55bbf21fcdb9cab359704b4f5a755ce176eee4d2ad3ce71848b9a4964ff7ca447fd03fd00d4fa07013d0ebbbd5b847c664cfa0a8ff908269f26686ff0c757b628a18409cc3a972733fb616142215fb63";
+    const PRIVATE_1024: &str = r#"-----BEGIN PRIVATE KEY-----
+MIICdwIBADANBgkqhkiG9w0BAQEFAASCAmEwggJdAgEAAoGBAMmbaCKB/6OKZnTA
+GFu2pJxiu/Uy/rVA3J9K8rV3l6lL042xMW7nDulzLqNL45vtxgtjRgFWT4EeaFTO
+NrXrDNApHZGeWP1atWCYK9lzYjC9JDqgU1aB0b5My21NcLP6RlVWq1o1gbwWfdli
+5xOa5p3n/Sn4jg72JWi81KeCCH0FAgMBAAECgYACQglSiZ4xWLV5DUW4kT0au0hb
+oKyVnxpZdl9thN9f+AdwiNGC6neSScX18j2kW29iZUQ9c5gEXDDS8lROiUllblfL
+6UGHzfKYoToyinKfDg0i1zCtjLMvUpI4jMqXktQjvbSoSPkEIamoETREGIVLFugw
+sGRsp+Ucs57B1B906QJBAO/WSpEMasaILMLZyW5W9eJJ6j0V+UeC3tT2Hs9LSAUu
+HPnhexTXPhLxA9W6irwho77ukXUfeRzC+O/UIiatX0sCQQDXMZCf+pbyNKySEUWB
+f+TSamUzRt8wSUjiBQvfZ4+7/ujlXnPVkxaKQDK5ANVTeRSY6nbT9YtGSGtcMCV8
+Y9LvAkEAqi89Kj/NZKMsX/d6X7mFMNWSSVZWVNAgnq0mn6GjsUlPdmDxnZA+k+JB
+/l8oIucb8lgHDz0OC8KuMkAtG5TakQJBAJFdoxPepH8DBBw73JcJPRrC0pAb7QLi
+ToCX5hhJDfhxzwO6lUcN8Gj9ywXcQT79COPvZsvyD94vZ47D21621DMCQDK3cotE
+9LTKvVWVfml2AXKUSx5V0hsI21Xc8rJ50JKk/rXIxItumkj9aPc3tHrWik9sMpPq
+R6am9iQysl3dxQw=
+-----END PRIVATE KEY-----
+"#;
     const DATA: &str = r#"pallet 7 shipped|-----BEGIN PUBLIC KEY-----
 MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDihpxy
 -----END PUBLIC KEY-----"#;
@@ -231,5 +476,81 @@ MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDihpxy
         assert!(matches!(junk.verify(), Err(LegacyError::BadKey(_))));
         let ed = record("deadbeef", SIG_1024, DATA);
         assert!(matches!(ed.verify(), Err(LegacyError::BadKey(_))));
+    }
+
+    /// A wallet file in the fork's layout, made here with the same primitives (few iterations for speed).
+    fn fork_file(pem: &str, password: &str, iterations: u32) -> Vec<u8> {
+        use eax::aead::{Aead, KeyInit};
+        let salt = [7u8; 16];
+        let nonce = [9u8; 16];
+        let mut derived = [0u8; 64];
+        pbkdf2::pbkdf2_hmac::<sha2::Sha512>(password.as_bytes(), &salt, iterations, &mut derived);
+        let cipher = eax::Eax::<aes::Aes256>::new_from_slice(&derived[..32]).unwrap();
+        let sealed = cipher
+            .encrypt(
+                &eax::Nonce::<eax::aead::consts::U16>::from(nonce),
+                pem.as_bytes(),
+            )
+            .unwrap();
+        let (ciphertext, tag) = sealed.split_at(sealed.len() - 16);
+        [&nonce[..], tag, ciphertext, &salt[..]].concat()
+    }
+
+    #[test]
+    fn the_forks_wallet_file_opens_with_its_password_and_signs_records_the_fork_way() {
+        let file = fork_file(PRIVATE_1024, "hunter22", 1000);
+        let key = LegacyRsaKey::open_with_iterations(&file, "hunter22", 1000).unwrap();
+        assert_eq!(key.public_pem().trim(), PUB_1024.trim());
+        let record = LegacyRsaRecord {
+            sender_pem: PUB_1024.to_string(),
+            signature: hex::decode(SIG_1024).unwrap(),
+            data: DATA.to_string(),
+        };
+        assert_eq!(key.info(), record.verify().unwrap());
+        let record = key.sign(DATA);
+        assert_eq!(
+            hex::encode(&record.signature),
+            SIG_1024,
+            "PKCS#1 v1.5 is deterministic"
+        );
+        assert_eq!(record.verify().unwrap().bits, 1024);
+        assert_eq!(
+            LegacyRsaKey::open_with_iterations(&file, "wrong", 1000).err(),
+            Some(ForkWalletError::WrongPassword)
+        );
+        let mut damaged = file.clone();
+        damaged[40] ^= 1;
+        assert_eq!(
+            LegacyRsaKey::open_with_iterations(&damaged, "hunter22", 1000).err(),
+            Some(ForkWalletError::WrongPassword)
+        );
+        assert_eq!(
+            LegacyRsaKey::open_with_iterations(&file[..20], "hunter22", 1000).err(),
+            Some(ForkWalletError::TooShort(20))
+        );
+    }
+
+    #[test]
+    fn an_imported_key_is_kept_sealed_and_reopens_only_with_its_password() {
+        let key = LegacyRsaKey::from_pem(PRIVATE_1024).unwrap();
+        let mut rng = rand::rng();
+        let bytes = key
+            .to_sealed_json(
+                "pw-of-ours",
+                crate::KdfParams::insecure_fast_for_tests(),
+                &mut rng,
+            )
+            .unwrap();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(
+            !text.contains("PRIVATE KEY"),
+            "the private key is not in clear"
+        );
+        let back = LegacyRsaKey::from_sealed_json(&bytes, "pw-of-ours").unwrap();
+        assert_eq!(back.public_pem(), key.public_pem());
+        assert_eq!(
+            LegacyRsaKey::from_sealed_json(&bytes, "other").err(),
+            Some(ForkWalletError::WrongPassword)
+        );
     }
 }

@@ -97,7 +97,7 @@ pub use coin_select::{
 };
 pub use keyfile::{Account, KdfParams, KdfPolicy, KeyFile, KeyFileError};
 pub use keystore::{Keystore, KeystoreError, Protection};
-pub use legacy::{LegacyError, LegacyRsaRecord, RsaKeyInfo};
+pub use legacy::{ForkWalletError, LegacyError, LegacyRsaKey, LegacyRsaRecord, RsaKeyInfo};
 pub use mnemonic::{Mnemonic, MnemonicError};
 pub use proof::{
     ProofError, ProofFormatError, RecordProof, VerifiedRecord, verify_record_signature,
