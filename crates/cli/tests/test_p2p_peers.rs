@@ -388,6 +388,13 @@ async fn every_kind_of_invalid_data_is_refused_scored_and_banned() {
         )
         .await;
         assert_eq!(status, 400, "{answer}");
+        // Bytes that are no block get the REST API's code; a decoded block that breaks a rule, invalid_block.
+        let code = if why == "malformed block" {
+            "invalid_encoding"
+        } else {
+            "invalid_block"
+        };
+        assert_eq!(answer["error"]["code"], code, "{answer}");
         let ban = h.node.peers().banned(&url).unwrap();
         assert!(
             ban.reason.contains(why) || answer["error"]["message"].as_str().unwrap().contains(why),

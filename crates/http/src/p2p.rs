@@ -307,9 +307,10 @@ async fn submit_block(
     let block = match hex::decode(req.hex.trim())
         .map_err(|e| ApiError::bad_request(ErrorCode::InvalidHex, format!("hex: {e}")))
         .and_then(|raw| {
+            // The same code as the REST API's `POST /api/v1/blocks` for bytes that are no block.
             Block::from_bytes(&raw).map_err(|e| {
                 ApiError::bad_request(
-                    ErrorCode::InvalidBlock,
+                    ErrorCode::InvalidEncoding,
                     format!("not a block encoding: {e}"),
                 )
             })
