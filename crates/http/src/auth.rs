@@ -17,6 +17,8 @@ use axum::http::{StatusCode, header};
 use axum_extra::extract::cookie::CookieJar;
 use ferrochain_node::Node;
 
+use ferrochain_node::ErrorCode;
+
 use crate::error::ApiError;
 
 /// The cookie in which the web UI keeps the API token a visitor gave (`/ui/token`).
@@ -29,30 +31,53 @@ pub struct Owner {
     _proven: (),
 }
 
-/// Decides whether the request is the owner's (bearer token or loopback).
-async fn owner_of(parts: &mut Parts, node: &Node) -> Option<Owner> {
-    if let Some(token) = node.config().api_token.as_deref() {
-        let given = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if given == Some(token) {
-            return Some(Owner { _proven: () });
-        }
+/// Compares a token in constant time (the time does not tell how much of a guess was right).
+pub(crate) fn same_token(given: &str, expected: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    given.len() == expected.len() && bool::from(given.as_bytes().ct_eq(expected.as_bytes()))
+}
+
+/// Decides whether the request is the owner's: the bearer token, or loopback. A request that carries an
+/// `Authorization` header proves itself by it alone: a wrong, malformed or unexpected token is a 401, even
+/// from loopback.
+async fn owner_of(parts: &mut Parts, node: &Node) -> Result<Option<Owner>, ApiError> {
+    if let Some(header) = parts.headers.get(header::AUTHORIZATION) {
+        let given = header
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        return match (node.config().api_token.as_deref(), given) {
+            (Some(token), Some(given)) if same_token(given, token) => {
+                Ok(Some(Owner { _proven: () }))
+            }
+            (None, _) => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::BadToken,
+                "this node has no API token (--api-token), so an Authorization header proves nothing: \
+                 send none from the node's own machine, or start the node with --api-token",
+            )),
+            _ => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::BadToken,
+                "wrong or malformed API token: send `Authorization: Bearer <the node's --api-token>`",
+            )),
+        };
     }
     // The extractor (not the raw extension) so that tests' `MockConnectInfo` is honoured too.
     let from_loopback = ConnectInfo::<SocketAddr>::from_request_parts(parts, node)
         .await
         .is_ok_and(|ConnectInfo(addr)| addr.ip().is_loopback());
-    from_loopback.then_some(Owner { _proven: () })
+    Ok(from_loopback.then_some(Owner { _proven: () }))
 }
 
 impl FromRequestParts<Node> for Owner {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, node: &Node) -> Result<Self, Self::Rejection> {
-        owner_of(parts, node).await.ok_or_else(ApiError::owner_only)
+        owner_of(parts, node)
+            .await?
+            .ok_or_else(ApiError::owner_only)
     }
 }
 
@@ -65,7 +90,7 @@ impl FromRequestParts<Node> for IsOwner {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, node: &Node) -> Result<Self, Self::Rejection> {
-        if let Some(owner) = owner_of(parts, node).await {
+        if let Ok(Some(owner)) = owner_of(parts, node).await {
             return Ok(IsOwner(Some(owner)));
         }
         let Some(token) = node.config().api_token.as_deref() else {
@@ -73,7 +98,7 @@ impl FromRequestParts<Node> for IsOwner {
         };
         let from_cookie = CookieJar::from_headers(&parts.headers)
             .get(TOKEN_COOKIE)
-            .is_some_and(|c| c.value() == token);
+            .is_some_and(|c| same_token(c.value(), token));
         Ok(IsOwner(from_cookie.then_some(Owner { _proven: () })))
     }
 }

@@ -458,20 +458,31 @@ async fn owner_routes_need_loopback_or_the_token() {
     ];
     let remote = [10, 1, 2, 3];
     for (method, uri, body, ok) in &owner_routes {
-        for token in [None, Some("wrong")] {
-            let (s, v) = oneshot(&t, remote, request(method, uri, body.as_deref(), token)).await;
-            assert_eq!(
-                s,
-                StatusCode::FORBIDDEN,
-                "{method} {uri} token {token:?}: {v}"
-            );
-            assert_eq!(v["error"]["code"], "owner_only");
-            assert!(
-                v["error"]["message"]
-                    .as_str()
-                    .unwrap()
-                    .contains("--api-token")
-            );
+        let (s, v) = oneshot(&t, remote, request(method, uri, body.as_deref(), None)).await;
+        assert_eq!(
+            s,
+            StatusCode::FORBIDDEN,
+            "{method} {uri} without a token: {v}"
+        );
+        assert_eq!(v["error"]["code"], "owner_only");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("--api-token")
+        );
+        // A wrong token is a 401 wherever it comes from, loopback included.
+        for from in [remote, [127, 0, 0, 1]] {
+            for token in ["wrong", "s3cre", "s3cret-and-more"] {
+                let (s, v) =
+                    oneshot(&t, from, request(method, uri, body.as_deref(), Some(token))).await;
+                assert_eq!(
+                    s,
+                    StatusCode::UNAUTHORIZED,
+                    "{method} {uri} from {from:?} token {token:?}: {v}"
+                );
+                assert_eq!(v["error"]["code"], "bad_token");
+            }
         }
         let (s, v) = oneshot(
             &t,

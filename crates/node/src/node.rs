@@ -164,6 +164,8 @@ struct Inner {
     tip_generation: AtomicU64,
     miner: Miner,
     peers: Peers,
+    /// Whether the network is the `dev` preset (by genesis hash).
+    dev: bool,
     /// Held while a payment from a node-held key is built and submitted ([`Node::payment_lock`]).
     payments: Mutex<()>,
     started_ms: u64,
@@ -181,6 +183,12 @@ impl std::fmt::Debug for Node {
 }
 
 pub use ferrochain_state::chain::now_ms;
+
+/// Whether `network` is the `dev` preset: its genesis hash is the preset's.
+fn is_dev_network(network: &Network) -> bool {
+    Network::new(ferrochain_core::ChainSpec::dev())
+        .is_ok_and(|dev| dev.genesis_hash() == network.genesis_hash())
+}
 
 fn open_store(config: &Config) -> Result<Box<dyn Store>, OpenError> {
     let storage = crate::embed::Storage::for_node(&config.data_dir, config.database.as_deref());
@@ -207,7 +215,9 @@ impl Node {
         let keystore_path = config
             .data_dir
             .join(format!("keystore-{}.json", network.spec().name));
-        let is_dev = network.spec().name == "dev";
+        // `dev` behaviour (plaintext keys, open mining, reset) follows the `dev` preset's genesis hash, the
+        // network's identity — not the spec's name, which any private chain may also carry.
+        let is_dev = is_dev_network(&network);
         let mut rng = rand::rng();
         let keystore = if keystore_path.exists() {
             let bytes = std::fs::read(&keystore_path).map_err(|source| OpenError::DataDir {
@@ -273,6 +283,7 @@ impl Node {
             inner: Arc::new(Inner {
                 miner: Miner::new(threads),
                 peers,
+                dev: is_dev,
                 payments: Mutex::new(()),
                 config,
                 network,
@@ -287,6 +298,11 @@ impl Node {
                 metrics: Metrics::new(&network_name),
             }),
         })
+    }
+
+    /// Whether this node runs the `dev` preset itself — decided by the genesis hash, not by the spec's name.
+    pub fn is_dev_chain(&self) -> bool {
+        self.inner.dev
     }
 
     /// The configuration.

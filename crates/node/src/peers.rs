@@ -247,20 +247,69 @@ pub struct Peers {
     sync_permits: tokio::sync::Semaphore,
 }
 
-/// Normalises a peer URL as people type it: adds `http://` when no scheme is given, removes a trailing `/`.
-/// `None` for text that is not a plausible `host:port` URL.
-pub fn normalize_url(text: &str) -> Option<String> {
+/// Reads a peer's origin as people type it (`host:port`, `http://host:port/`): a peer is `scheme://host:port`
+/// and nothing more. The scheme is `http` (added when missing) or `https`; the host is lower-cased; the port
+/// is always written (80 or 443 when none is given), so one node is one peer however its URL is spelled. A path
+/// other than `/`, a query, a fragment or user info is refused with the reason: a peer URL must not make this
+/// node call anything but the peer protocol's own `/p2p/v1/…` routes at that origin (issue 13, SSRF).
+///
+/// # Errors
+/// What is wrong with the text.
+pub fn parse_peer_origin(text: &str) -> Result<String, String> {
     let t = text.trim();
-    if t.is_empty() || t.contains(char::is_whitespace) {
-        return None;
+    if t.is_empty() {
+        return Err("it is empty".into());
     }
-    let (scheme, rest) = t.split_once("://").unwrap_or(("http", t));
-    if scheme != "http" && scheme != "https" {
-        return None;
+    if t.contains(char::is_whitespace) {
+        return Err("it holds spaces".into());
     }
-    let rest = rest.trim_end_matches('/');
-    let host = rest.split('/').next()?;
-    (!host.is_empty()).then(|| format!("{scheme}://{rest}"))
+    let with_scheme = if t.contains("://") {
+        t.to_string()
+    } else {
+        format!("http://{t}")
+    };
+    let url = reqwest::Url::parse(&with_scheme).map_err(|e| format!("it is not a URL ({e})"))?;
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Err(format!(
+            "the scheme {:?} is not http or https",
+            url.scheme()
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("it holds user info (user:password@); give only scheme://host:port".into());
+    }
+    if url.path() != "/" && !url.path().is_empty() {
+        return Err(format!(
+            "it has a path ({}); a peer is scheme://host:port, without a path",
+            url.path()
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() || with_scheme.ends_with(['?', '#']) {
+        return Err("it has a query or a fragment; a peer is scheme://host:port".into());
+    }
+    // The URL parser lower-cases host names and writes IP addresses canonically (IPv6 in brackets).
+    let host = url
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| "it has no host".to_string())?
+        .to_ascii_lowercase();
+    let ipv6 = host.starts_with('[') && host.ends_with(']');
+    if !ipv6
+        && !host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+    {
+        return Err(format!("{host:?} is not a host name or an IP address"));
+    }
+    let port = url
+        .port_or_known_default()
+        .ok_or_else(|| "it has no port".to_string())?;
+    Ok(format!("{}://{host}:{port}", url.scheme()))
+}
+
+/// [`parse_peer_origin`], without the reason: `None` for text that is not a peer origin.
+pub fn normalize_url(text: &str) -> Option<String> {
+    parse_peer_origin(text).ok()
 }
 
 /// The back-off after `failures` consecutive failures.
@@ -711,9 +760,39 @@ mod tests {
         assert_eq!(normalize_url("http://"), None);
         assert_eq!(normalize_url("http:///"), None);
         assert_eq!(normalize_url("ftp://node-b:5000"), None);
+        // A peer is an origin: one spelling per node, and nothing that makes the node call another path.
         assert_eq!(
-            normalize_url(" https://node-b:5000/x/ ").as_deref(),
-            Some("https://node-b:5000/x")
+            normalize_url("HTTP://Node-B:5000").as_deref(),
+            Some("http://node-b:5000")
+        );
+        assert_eq!(normalize_url("node-b").as_deref(), Some("http://node-b:80"));
+        assert_eq!(
+            normalize_url("https://node-b").as_deref(),
+            Some("https://node-b:443")
+        );
+        assert_eq!(
+            normalize_url("http://[::1]:5000/").as_deref(),
+            Some("http://[::1]:5000")
+        );
+        for bad in [
+            " https://node-b:5000/x/ ",
+            "http://127.0.0.1:5000/mine?",
+            "http://127.0.0.1:5000?a=1",
+            "http://127.0.0.1:5000#x",
+            "http://user:pw@127.0.0.1:5000",
+            "http://)",
+        ] {
+            assert_eq!(normalize_url(bad), None, "{bad}");
+        }
+        assert!(
+            parse_peer_origin("http://h:1/p")
+                .unwrap_err()
+                .contains("path")
+        );
+        // Dot segments spell the same origin: one peer.
+        assert_eq!(
+            normalize_url("http://127.0.0.1:5000/./.").as_deref(),
+            Some("http://127.0.0.1:5000")
         );
     }
 

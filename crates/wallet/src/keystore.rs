@@ -8,7 +8,7 @@
 //!
 //! The keystore is a small JSON document in the spirit of the wallet file, with two modes:
 //!
-//! * **`dev-plaintext`** — only on the `dev` network ([`DEV_NETWORK_NAME`]): secrets are stored in
+//! * **`dev-plaintext`** — only on the `dev` preset (its genesis hash, not just [`DEV_NETWORK_NAME`]): secrets are stored in
 //!   clear under `dev_secret` and the whole document is marked as holding dev keys. Any other
 //!   network refuses this mode ([`KeystoreError::PlaintextNotAllowed`]), when creating and when
 //!   loading.
@@ -269,7 +269,7 @@ impl Keystore {
     /// # Errors
     /// [`KeystoreError::PlaintextNotAllowed`] unless `network` is the `dev` network.
     pub fn new_dev(network: &Network) -> Result<Keystore, KeystoreError> {
-        check_dev(network.spec().name.as_str())?;
+        check_dev(network)?;
         Ok(Keystore {
             network: network.clone(),
             sealer: None,
@@ -586,7 +586,7 @@ impl Keystore {
         }
         let sealer = match doc.protection.as_str() {
             DEV_PLAINTEXT => {
-                check_dev(&doc.network)?;
+                check_dev(network)?;
                 if doc.kdf.is_some() || doc.cipher.is_some() {
                     return Err(KeystoreError::Malformed(
                         "a dev-plaintext keystore has no `kdf` or `cipher`".into(),
@@ -722,10 +722,15 @@ impl KeySource for Keystore {
     }
 }
 
-fn check_dev(network: &str) -> Result<(), KeystoreError> {
-    if network != DEV_NETWORK_NAME {
+/// Plaintext keys only on the `dev` preset itself: decided by the genesis hash (the network's identity), so a
+/// private chain spec that is merely *named* `dev` does not get them.
+fn check_dev(network: &Network) -> Result<(), KeystoreError> {
+    let is_dev = network.spec().name == DEV_NETWORK_NAME
+        && Network::new(ferrochain_core::ChainSpec::dev())
+            .is_ok_and(|dev| dev.genesis_hash() == network.genesis_hash());
+    if !is_dev {
         return Err(KeystoreError::PlaintextNotAllowed {
-            network: network.to_owned(),
+            network: network.spec().name.clone(),
         });
     }
     Ok(())

@@ -185,7 +185,7 @@ pub(super) fn require_owner(owner: &Result<Owner, ApiError>) -> Result<(), Failu
 
 /// Whether the node runs a `dev` chain (the seeds' world: mining on seed routes is open to anyone).
 pub(super) fn is_dev(node: &Node) -> bool {
-    node.network().spec().name == "dev"
+    node.is_dev_chain()
 }
 
 /// Mining and syncing through seed routes: open to anyone on `dev` chains, owner-only elsewhere.

@@ -330,7 +330,7 @@ pub async fn token(State(node): State<Node>, form: FormData) -> Result<Response,
             "this node has no API token (--api-token): owner actions are allowed from its own machine only",
         ));
     };
-    if form.raw("token") != expected {
+    if !crate::auth::same_token(form.raw("token"), expected) {
         return Err(UiError::new(
             StatusCode::FORBIDDEN,
             "Wrong token",

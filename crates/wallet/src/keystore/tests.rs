@@ -217,6 +217,23 @@ fn plaintext_only_on_dev_and_only_for_its_own_network() {
         Keystore::new_dev(&custom),
         Err(KeystoreError::PlaintextNotAllowed { .. })
     ));
+    // Nor is a private chain merely *named* `dev`: the genesis hash decides.
+    let named_dev = Network::new(ChainSpec {
+        genesis_message: "a private chain that calls itself dev".into(),
+        ..ChainSpec::dev()
+    })
+    .unwrap();
+    assert_eq!(named_dev.spec().name, "dev");
+    assert_eq!(
+        Keystore::new_dev(&named_dev).unwrap_err(),
+        KeystoreError::PlaintextNotAllowed {
+            network: "dev".into()
+        }
+    );
+    assert!(matches!(
+        open(&store.to_json_bytes(), &named_dev, None),
+        Err(KeystoreError::PlaintextNotAllowed { .. })
+    ));
 }
 
 #[test]
