@@ -30,6 +30,7 @@
 //! | **B** `/client/wallet/new` | GET | — | 200 `{"private_key","public_key","address"}` (hex, hex, address); not stored | anyone, CORS |
 //! | **B** `/client/generate/transaction` | POST | `sender_address, sender_private_key, recipient_address, amount[, fee]`; addresses or public keys (64 hex digits) | 200 `{"transaction":<signed tx + sender_address, recipient_address, value>,"signature","txid","summary":<tx>}`; 400 `{"message"}` (also: a private key where an address goes) | anyone, CORS |
 //! | **C** `/new_transaction` | POST | `{author, content}` (author = a node-held address, or a plain name the node signs as a claim — ADR 0017) or `{senderPK, signature, data[, timestamp_ms]}` | 201 `Success`; 400 text `Invalid transaction data: …`; 409 text (duplicate) | owner (author form) / anyone (signed) |
+//! | **C fork** `/supply-chain/chain`, `/supply-chain/new_transaction`, `/supply-chain/mine`, `/supply-chain/pending_tx` | as C's | as C's; the chain keeps only the fork's RSA records (its page can read nothing else) | as C's | as C's |
 //! | **C** `/pending_tx` | GET | — | 200 `[<tx>…]` | anyone |
 //! | **C** `/register_node` | POST | `{node_address}` | 200 the chain as `/chain`; 400 text | anyone (it is how nodes introduce themselves) |
 //! | **C** `/register_with` | POST | `{node_address}` | 200 `Registration successful` (this node registers with the remote one and syncs from it); 400 text | owner |
@@ -186,6 +187,14 @@ pub fn router() -> Router<Node> {
         .route("/register_with", post(peering::register_with))
         .route("/add_block", post(records::add_block))
         .route("/save", get(records::save))
+        // C's supply-chain fork, pointed at `http://host:port/supply-chain` (ADR 0018)
+        .route("/supply-chain/chain", get(records::supply_chain))
+        .route(
+            "/supply-chain/new_transaction",
+            post(records::new_transaction),
+        )
+        .route("/supply-chain/pending_tx", get(records::pending))
+        .route("/supply-chain/mine", get(tutorial::mine))
         // D
         .route("/api/get_wallets", get(utxo::get_wallets))
         .route("/api/get_blocks", get(utxo::get_blocks))

@@ -244,6 +244,31 @@ nlj9WrVgmCvZc2IwvSQ6oFNWgdG+TMttTXCz+kZVVqtaNYG8Fn3ZYucTmuad5/0p
     let payload = hex::decode(rec["payload"].as_str().unwrap()).unwrap();
     let envelope = ferrochain_wallet::LegacyRsaRecord::from_payload(&payload).unwrap();
     assert_eq!(envelope.verify().unwrap().bits, 1024);
+    // The fork itself is pointed at `<node>/supply-chain`: its chain holds only RSA records, which is all its
+    // page can read (it names every receiver from its own address book).
+    let fork = node.get_root("/supply-chain/chain").await;
+    let blocks = fork["chain"].as_array().unwrap();
+    assert_eq!(blocks.len(), 2);
+    assert_eq!(
+        blocks[0]["transactions"],
+        json!([]),
+        "genesis shows no transaction"
+    );
+    let txs = blocks[1]["transactions"].as_array().unwrap();
+    assert_eq!(txs.len(), 1, "{txs:?}");
+    assert_eq!(txs[0]["data"], data);
+    let resp = node
+        .client
+        .post(format!("{}/supply-chain/new_transaction", node.root()))
+        .json(&json!({"senderPK": PUBLIC, "signature": latin1, "data": "crate of pears|x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        400,
+        "the fork's route checks the signature too"
+    );
     // The web UI labels it.
     let page = node
         .client

@@ -177,6 +177,29 @@ pub(super) async fn new_transaction(
     answer(result.await, Style::Text)
 }
 
+/// `GET /supply-chain/chain`: `/chain` with only the supply-chain fork's RSA records in each block (ADR 0018).
+/// The fork's page turns the receiver part of every transaction's `data` into a name from its own address book
+/// and fails on anything else (coinbases, genesis, ferrochain's own records), so the fork is pointed at the
+/// node URL `http://host:port/supply-chain` and reads this view.
+pub(super) async fn supply_chain(
+    State(node): State<Node>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
+    let result = async {
+        let (from, limit) = super::tutorial::chain_range(query.as_deref())?;
+        let mut chain = view::chain(&node, from, limit).await?;
+        if let Some(blocks) = chain["chain"].as_array_mut() {
+            for block in blocks {
+                if let Some(txs) = block["transactions"].as_array_mut() {
+                    txs.retain(|t| t["legacy_rsa"].is_object());
+                }
+            }
+        }
+        Ok(axum::Json(chain).into_response())
+    };
+    answer(result.await, Style::Message)
+}
+
 /// `GET /pending_tx`: the mempool's transactions in block order.
 pub(super) async fn pending(State(node): State<Node>) -> Response {
     axum::Json(view::pool(&node)).into_response()

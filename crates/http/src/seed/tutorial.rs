@@ -129,7 +129,7 @@ pub(super) async fn mine_json(
 }
 
 /// Reads `?from=&limit=` of `/chain`.
-fn chain_range(query: Option<&str>) -> Result<(u64, u64), Failure> {
+pub(super) fn chain_range(query: Option<&str>) -> Result<(u64, u64), Failure> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or(""))
         .map_err(|e| Failure::bad("Request", format!("query: {e}")))?;
     let mut from = 1;

@@ -354,7 +354,8 @@ fn json_string(v: &Value) -> String {
 }
 
 /// When a transaction was made, as far as the chain knows: a record's own timestamp, else the time of the
-/// block that holds it (`block_ms`); `None` for a pending transfer (ferrochain transfers carry no time).
+/// block that holds it (`block_ms`; for a pending transaction, the time of the answer); `None` when neither is
+/// known (ferrochain transfers carry no time).
 fn created_ms(tx: &Transaction, block_ms: Option<u64>) -> Option<u64> {
     match &tx.kind {
         TxKind::Record { timestamp_ms, .. } => Some(*timestamp_ms),
@@ -475,7 +476,9 @@ pub(super) fn pocket_pending(entry: &MempoolEntry, network: &Network) -> Value {
         "toAddr": seed["recipient"],
         "amount": seed["amount"],
         "fee": units(entry.fee, network.spec().decimals),
-        "serializedTransaction": json_string(&pocket_transaction(&entry.tx, network, None)),
+        // A pending transfer carries no time of its own: the pool shows when the node reports it (the pocket
+        // client's TX pool would show an empty "Created" cell for `null`).
+        "serializedTransaction": json_string(&pocket_transaction(&entry.tx, network, Some(ferrochain_node::now_ms()))),
         "error": false,
         "errorText": null,
     })
