@@ -67,6 +67,12 @@ struct NodeArgs {
     /// The URL other nodes reach this one at.
     #[arg(long, value_name = "URL")]
     public_url: Option<String>,
+    /// A web origin whose pages may act as the owner from a browser (repeatable).
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    allowed_origins: Vec<String>,
+    /// A host name accepted in the Host header besides loopback, IP addresses and the public URL (repeatable).
+    #[arg(long = "allowed-host", value_name = "HOST")]
+    allowed_hosts: Vec<String>,
     /// Mine continuously.
     #[arg(long)]
     mine: bool,
@@ -122,6 +128,12 @@ impl NodeArgs {
         }
         if let Some(v) = &self.public_url {
             config.public_url = Some(v.clone());
+        }
+        if !self.allowed_origins.is_empty() {
+            config.allowed_origins = self.allowed_origins.clone();
+        }
+        if !self.allowed_hosts.is_empty() {
+            config.allowed_hosts = self.allowed_hosts.clone();
         }
         if self.mine {
             config.mine = true;

@@ -31,6 +31,10 @@ pub fn app(node: Node) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(
             node.clone(),
+            crate::auth::guard,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            node.clone(),
             metrics::track_http,
         ))
         .with_state(node)

@@ -6,14 +6,18 @@
 //! is private and only this module makes one, so a handler that takes an `Owner` runs for the owner only, and
 //! no other code can claim to be the owner.
 //!
-//! [`is_cross_site`] reads what a browser says about where a request comes from (`Sec-Fetch-Site`, `Origin`).
+//! [`is_cross_site`] reads what a browser says about where a request comes from (`Sec-Fetch-Site`, `Origin`);
+//! [`guard`], the middleware in front of every route, refuses a `Host` the node does not answer to (DNS
+//! rebinding) and a state-changing request that a browser sends from another site (ADR 0019).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use ferrochain_node::Node;
 
@@ -153,4 +157,121 @@ pub fn is_cross_site(headers: &axum::http::HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     !origin_host.eq_ignore_ascii_case(host)
+}
+
+/// Routes a page of another site may call: public reads and the submission of transactions signed by their
+/// sender (system B's two-port layout; they answer with CORS headers).
+const CROSS_ORIGIN_ROUTES: &[&str] = &[
+    "/chain",
+    "/blockchain/chain",
+    "/blockchain/transactions/new",
+    "/blockchain/transactions/get",
+    "/blockchain/nodes/get",
+    "/client/wallet/new",
+    "/client/generate/transaction",
+];
+
+/// GET routes that change the node (the seeds' mining, resolving and saving on a GET).
+const STATE_CHANGING_GETS: &[&str] = &[
+    "/mine",
+    "/nodes/resolve",
+    "/blockchain/mine",
+    "/blockchain/nodes/resolve",
+    "/save",
+    "/supply-chain/mine",
+];
+
+/// The host part of a `Host` header value (`name`, `1.2.3.4`, `[::1]`), lower-cased, without the port.
+fn host_name(value: &str) -> String {
+    let v = value.trim().to_ascii_lowercase();
+    if let Some(rest) = v.strip_prefix('[') {
+        return format!("[{}]", rest.split(']').next().unwrap_or_default());
+    }
+    v.split(':').next().unwrap_or_default().to_string()
+}
+
+/// Whether the node answers to `Host: value`: an IP address (rebinding needs a name), a loopback name, the
+/// public URL's host, or a configured `allowed_hosts` entry.
+fn host_allowed(node: &Node, value: &str) -> bool {
+    let name = host_name(value);
+    let bare = name.trim_start_matches('[').trim_end_matches(']');
+    if bare.parse::<std::net::IpAddr>().is_ok()
+        || name == "localhost"
+        || name.ends_with(".localhost")
+    {
+        return true;
+    }
+    let public = node.config().public_url();
+    if ferrochain_node::parse_peer_origin(&public)
+        .ok()
+        .and_then(|o| o.split("://").nth(1).map(host_name))
+        .is_some_and(|h| h == name)
+    {
+        return true;
+    }
+    node.config()
+        .allowed_hosts
+        .iter()
+        .any(|h| host_name(h) == name || h.eq_ignore_ascii_case(value.trim()))
+}
+
+/// Whether a browser sent this request from another site: `Sec-Fetch-Site: cross-site`, or an `Origin` that is
+/// neither the request's own (`Host`) nor a configured `allowed_origins` entry.
+fn from_other_site(node: &Node, headers: &axum::http::HeaderMap) -> bool {
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let allowed = |o: &str| {
+        node.config()
+            .allowed_origins
+            .iter()
+            .filter_map(|a| ferrochain_node::parse_peer_origin(a).ok())
+            .any(|a| ferrochain_node::parse_peer_origin(o).is_ok_and(|o| o == a))
+    };
+    if let Some(o) = origin
+        && allowed(o)
+    {
+        return false;
+    }
+    is_cross_site(headers)
+}
+
+/// The middleware in front of every route: a foreign `Host` is a 421, and a state-changing request that a
+/// browser sends from another site (any method but GET/HEAD/OPTIONS, or one of the seeds' state-changing GETs)
+/// is a 403 — except on the routes other sites may call (public reads, signed submissions) and on the web UI,
+/// whose own layer answers such a form with its error page.
+pub async fn guard(State(node): State<Node>, request: Request, next: Next) -> Response {
+    if let Some(host) = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        && !host_allowed(&node, host)
+    {
+        return ApiError::of(
+            ErrorCode::ForeignHost,
+            format!(
+                "this node does not answer to the host {host:?}: use its address (an IP address or localhost), \
+                 or add the name to the `allowed_hosts` setting (--allowed-host)"
+            ),
+        )
+        .into_response();
+    }
+    let path = request.uri().path();
+    let method = request.method();
+    let changes_state = !matches!(
+        *method,
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    ) || STATE_CHANGING_GETS.contains(&path);
+    if changes_state
+        && !CROSS_ORIGIN_ROUTES.contains(&path)
+        && !path.starts_with("/ui/")
+        && from_other_site(&node, request.headers())
+    {
+        return ApiError::of(
+            ErrorCode::CrossSite,
+            "refused: a web page of another site sent this request; owner actions come from this node's own \
+             pages, from scripts and tools (no Origin), or from an origin named in the `allowed_origins` \
+             setting (--allowed-origin)",
+        )
+        .into_response();
+    }
+    next.run(request).await
 }

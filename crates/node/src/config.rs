@@ -68,6 +68,12 @@ pub struct Config {
     /// A bearer token that allows owner operations (mining control, node wallets, peers, reset) from
     /// anywhere; without it they are allowed from loopback only.
     pub api_token: Option<String>,
+    /// Web origins (`scheme://host:port`) whose pages may act as the owner from a browser (a seed client's own
+    /// dev server, say); requests a browser sends from any other site are refused (ADR 0019).
+    pub allowed_origins: Vec<String>,
+    /// Host names (or `host:port`) requests may name in `Host` besides the listen address, loopback names, IP
+    /// addresses and the public URL's host (DNS-rebinding defence, ADR 0019).
+    pub allowed_hosts: Vec<String>,
     /// Password of the node keystore on networks other than `dev` (node-held keys are disabled without it).
     pub wallet_password: Option<String>,
     /// Largest request body accepted, in bytes.
@@ -92,6 +98,8 @@ impl Default for Config {
             mine_threads: 0,
             miner_address: None,
             api_token: None,
+            allowed_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
             wallet_password: None,
             max_body_bytes: 8 * 1024 * 1024,
             mempool_max_bytes: 32 * 1024 * 1024,
@@ -157,6 +165,14 @@ const FIELDS: &[(&str, &str)] = &[
         "bearer token allowing owner operations from anywhere (default: loopback only)",
     ),
     (
+        "allowed_origins",
+        "web origins (scheme://host:port) whose pages may act as the owner from a browser",
+    ),
+    (
+        "allowed_hosts",
+        "extra host names accepted in the Host header (besides loopback, IP addresses and public_url)",
+    ),
+    (
         "wallet_password",
         "password of the node keystore on networks other than dev",
     ),
@@ -191,6 +207,13 @@ impl Config {
                 reason,
             };
             let num = |v: &str| v.trim().parse::<u64>().map_err(|e| err(e.to_string()));
+            let list = |v: &str| -> Vec<String> {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(String::from)
+                    .collect()
+            };
             match *field {
                 "listen" => {
                     self.listen = value
@@ -210,6 +233,8 @@ impl Config {
                         .collect()
                 }
                 "public_url" => self.public_url = Some(value),
+                "allowed_origins" => self.allowed_origins = list(&value),
+                "allowed_hosts" => self.allowed_hosts = list(&value),
                 "mine" => {
                     self.mine = match value.trim() {
                         "1" | "true" | "yes" => true,

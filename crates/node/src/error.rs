@@ -54,6 +54,8 @@ codes! {
     BadToken = "bad_token",
     /// A browser request from another site.
     CrossSite = "cross_site",
+    /// A `Host` this node does not answer to (DNS rebinding).
+    ForeignHost = "foreign_host",
     /// Text that is not an address of this network.
     InvalidAddress = "invalid_address",
     /// An address, block or peer of another network.
