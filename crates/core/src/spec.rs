@@ -601,6 +601,13 @@ impl Network {
         self.genesis_hash
     }
 
+    /// Whether this network is the `dev` preset itself: its genesis hash (the network's identity) is the
+    /// preset's — not merely a spec named `dev`. Decides the `dev` conveniences (plaintext node keys, open
+    /// mining, reset) in the node and the keystore.
+    pub fn is_dev_preset(&self) -> bool {
+        self.genesis_hash == Network::dev().genesis_hash
+    }
+
     /// Whether `hash` is this network's genesis. Genesis is not mined and not checked like other blocks:
     /// it is defined by the spec and recognised by its hash.
     pub fn is_genesis(&self, hash: &BlockHash) -> bool {

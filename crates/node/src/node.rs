@@ -184,12 +184,6 @@ impl std::fmt::Debug for Node {
 
 pub use ferrochain_state::chain::now_ms;
 
-/// Whether `network` is the `dev` preset: its genesis hash is the preset's.
-fn is_dev_network(network: &Network) -> bool {
-    Network::new(ferrochain_core::ChainSpec::dev())
-        .is_ok_and(|dev| dev.genesis_hash() == network.genesis_hash())
-}
-
 fn open_store(config: &Config) -> Result<Box<dyn Store>, OpenError> {
     let storage = crate::embed::Storage::for_node(&config.data_dir, config.database.as_deref());
     Ok(storage.open().map_err(StateError::from)?)
@@ -217,7 +211,7 @@ impl Node {
             .join(format!("keystore-{}.json", network.spec().name));
         // `dev` behaviour (plaintext keys, open mining, reset) follows the `dev` preset's genesis hash, the
         // network's identity — not the spec's name, which any private chain may also carry.
-        let is_dev = is_dev_network(&network);
+        let is_dev = network.is_dev_preset();
         let mut rng = rand::rng();
         let keystore = if keystore_path.exists() {
             let bytes = std::fs::read(&keystore_path).map_err(|source| OpenError::DataDir {

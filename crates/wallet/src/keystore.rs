@@ -725,10 +725,7 @@ impl KeySource for Keystore {
 /// Plaintext keys only on the `dev` preset itself: decided by the genesis hash (the network's identity), so a
 /// private chain spec that is merely *named* `dev` does not get them.
 fn check_dev(network: &Network) -> Result<(), KeystoreError> {
-    let is_dev = network.spec().name == DEV_NETWORK_NAME
-        && Network::new(ferrochain_core::ChainSpec::dev())
-            .is_ok_and(|dev| dev.genesis_hash() == network.genesis_hash());
-    if !is_dev {
+    if !network.is_dev_preset() {
         return Err(KeystoreError::PlaintextNotAllowed {
             network: network.spec().name.clone(),
         });
