@@ -866,3 +866,38 @@ pub struct BlockList {
     /// The blocks.
     pub blocks: Vec<BlockSummary>,
 }
+
+/// A legacy RSA record's envelope (the seed fork's, ADR 0018), checked again where it is shown: by the seed views
+/// and the web UI's transaction page.
+#[derive(Debug, Clone, Serialize)]
+pub struct LegacyRsaCheck {
+    /// The signed text.
+    pub data: String,
+    /// The author's RSA public key, PEM.
+    #[serde(skip)]
+    pub sender_pem: String,
+    /// Whether the RSA signature verifies.
+    pub verified: bool,
+    /// Why it does not.
+    pub error: Option<String>,
+    /// The key's size, in bits, when it verifies.
+    pub bits: Option<usize>,
+    /// The key's fingerprint (hex), when it verifies.
+    pub fingerprint: Option<String>,
+}
+
+impl LegacyRsaCheck {
+    /// The check of the envelope a record's payload carries, if it carries one.
+    pub fn of(payload: &[u8]) -> Option<LegacyRsaCheck> {
+        let record = ferrochain_wallet::LegacyRsaRecord::from_payload(payload)?;
+        let checked = record.verify();
+        Some(LegacyRsaCheck {
+            verified: checked.is_ok(),
+            error: checked.as_ref().err().map(ToString::to_string),
+            bits: checked.as_ref().ok().map(|k| k.bits),
+            fingerprint: checked.ok().map(|k| k.fingerprint),
+            data: record.data,
+            sender_pem: record.sender_pem,
+        })
+    }
+}

@@ -1,9 +1,13 @@
 //! The seed JSON views of blocks and transactions (the "Views" section of the [module docs](super)), and
 //! reading ranges of the active chain for them.
 
-use ferrochain_core::{Amount, Block, Encode, Height, Network, PubkeyHash, Transaction, TxKind};
+use ferrochain_core::{
+    Amount, Block, Encode, Height, Network, PubkeyHash, Transaction, TxKind, TxOut,
+};
 use ferrochain_state::MempoolEntry;
-use ferrochain_wallet::{Claim, LegacyRsaRecord};
+use ferrochain_wallet::Claim;
+
+use crate::views::LegacyRsaCheck;
 use serde_json::{Map, Value, json};
 
 use super::request::Failure;
@@ -23,6 +27,21 @@ fn seconds(ms: u64) -> f64 {
     ms as f64 / 1000.0
 }
 
+/// The key hashes of a transaction's inputs (its owners), and the outputs that pay someone else.
+fn owners_and_others(tx: &Transaction) -> (Vec<PubkeyHash>, Vec<&TxOut>) {
+    let owners: Vec<PubkeyHash> = tx
+        .inputs()
+        .iter()
+        .map(|i| i.public_key.pubkey_hash())
+        .collect();
+    let to_others = tx
+        .outputs
+        .iter()
+        .filter(|o| !owners.contains(&o.address))
+        .collect();
+    (owners, to_others)
+}
+
 /// The seed view of a transaction not in a block (a summary, a pending transaction): its time is now.
 pub(super) fn transaction(tx: &Transaction, network: &Network) -> Value {
     transaction_at(tx, network, ferrochain_node::now_ms())
@@ -34,16 +53,7 @@ pub(super) fn transaction(tx: &Transaction, network: &Network) -> Value {
 pub(super) fn transaction_at(tx: &Transaction, network: &Network, time_ms: u64) -> Value {
     let decimals = network.spec().decimals;
     let address = |h: &PubkeyHash| network.address(h);
-    let owners: Vec<PubkeyHash> = tx
-        .inputs()
-        .iter()
-        .map(|i| i.public_key.pubkey_hash())
-        .collect();
-    let to_others: Vec<_> = tx
-        .outputs
-        .iter()
-        .filter(|o| !owners.contains(&o.address))
-        .collect();
+    let (owners, to_others) = owners_and_others(tx);
     let paid: Vec<_> = if to_others.is_empty() {
         tx.outputs.iter().collect()
     } else {
@@ -135,22 +145,21 @@ pub(super) fn transaction_at(tx: &Transaction, network: &Network, time_ms: u64) 
         ),
         TxKind::Record { author, .. } => {
             let signer = address(&author.pubkey_hash());
-            if let Some(legacy) = LegacyRsaRecord::from_payload(&tx.payload) {
+            if let Some(legacy) = LegacyRsaCheck::of(&tx.payload) {
                 // The fork's RSA-signed record, co-signed by a node (ADR 0018).
-                let checked = legacy.verify();
                 v.insert("signed_by".into(), json!(signer));
                 v.insert(
                     "legacy_rsa".into(),
                     json!({
-                        "verified": checked.is_ok(),
-                        "bits": checked.as_ref().ok().map(|k| k.bits),
-                        "fingerprint": checked.as_ref().ok().map(|k| k.fingerprint.clone()),
+                        "verified": legacy.verified,
+                        "bits": legacy.bits,
+                        "fingerprint": legacy.fingerprint,
                     }),
                 );
-                let short = checked
+                let short = legacy
+                    .fingerprint
                     .as_ref()
-                    .map(|k| k.fingerprint[..16].to_string())
-                    .unwrap_or_else(|_| "unverified".into());
+                    .map_or_else(|| "unverified".to_string(), |f| f[..16].to_string());
                 let item = legacy
                     .data
                     .split('|')
@@ -226,16 +235,7 @@ pub(super) fn client_b_parties(
     if matches!(tx.kind, TxKind::Record { .. }) {
         return (sender, None, Amount::ZERO);
     }
-    let owners: Vec<PubkeyHash> = tx
-        .inputs()
-        .iter()
-        .map(|i| i.public_key.pubkey_hash())
-        .collect();
-    let to_others: Vec<_> = tx
-        .outputs
-        .iter()
-        .filter(|o| !owners.contains(&o.address))
-        .collect();
+    let (_, to_others) = owners_and_others(tx);
     let paid: Vec<_> = if to_others.is_empty() {
         tx.outputs.first().into_iter().collect()
     } else {

@@ -286,16 +286,7 @@ pub async fn transaction(
             .unwrap_or_default();
         let claim = ferrochain_wallet::Claim::from_payload(&payload);
         // The seed fork's RSA-signed record, co-signed by the node (ADR 0018): checked again here.
-        let legacy = ferrochain_wallet::LegacyRsaRecord::from_payload(&payload).map(|r| {
-            let checked = r.verify();
-            serde_json::json!({
-                "data": r.data,
-                "verified": checked.is_ok(),
-                "error": checked.as_ref().err().map(ToString::to_string),
-                "bits": checked.as_ref().ok().map(|k| k.bits),
-                "fingerprint": checked.as_ref().ok().map(|k| k.fingerprint.clone()),
-            })
-        });
+        let legacy = crate::views::LegacyRsaCheck::of(&payload);
         let ctx = context! {
             tx => v(&view),
             proof => v(&proof),
