@@ -161,7 +161,7 @@ pub fn is_cross_site(headers: &axum::http::HeaderMap) -> bool {
 
 /// Routes a page of another site may call: public reads and the submission of transactions signed by their
 /// sender (system B's two-port layout; they answer with CORS headers).
-const CROSS_ORIGIN_ROUTES: &[&str] = &[
+pub(crate) const CROSS_ORIGIN_ROUTES: &[&str] = &[
     "/chain",
     "/blockchain/chain",
     "/blockchain/transactions/new",
