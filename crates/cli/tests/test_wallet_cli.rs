@@ -259,23 +259,7 @@ async fn a_wallet_round_trip_against_a_real_node() {
 #[tokio::test(flavor = "multi_thread")]
 async fn import_legacy_opens_the_forks_wallet_file_and_signs_records_with_it() {
     use eax::aead::{Aead, KeyInit};
-    const PRIVATE: &str = r#"-----BEGIN PRIVATE KEY-----
-MIICdwIBADANBgkqhkiG9w0BAQEFAASCAmEwggJdAgEAAoGBAMmbaCKB/6OKZnTA
-GFu2pJxiu/Uy/rVA3J9K8rV3l6lL042xMW7nDulzLqNL45vtxgtjRgFWT4EeaFTO
-NrXrDNApHZGeWP1atWCYK9lzYjC9JDqgU1aB0b5My21NcLP6RlVWq1o1gbwWfdli
-5xOa5p3n/Sn4jg72JWi81KeCCH0FAgMBAAECgYACQglSiZ4xWLV5DUW4kT0au0hb
-oKyVnxpZdl9thN9f+AdwiNGC6neSScX18j2kW29iZUQ9c5gEXDDS8lROiUllblfL
-6UGHzfKYoToyinKfDg0i1zCtjLMvUpI4jMqXktQjvbSoSPkEIamoETREGIVLFugw
-sGRsp+Ucs57B1B906QJBAO/WSpEMasaILMLZyW5W9eJJ6j0V+UeC3tT2Hs9LSAUu
-HPnhexTXPhLxA9W6irwho77ukXUfeRzC+O/UIiatX0sCQQDXMZCf+pbyNKySEUWB
-f+TSamUzRt8wSUjiBQvfZ4+7/ujlXnPVkxaKQDK5ANVTeRSY6nbT9YtGSGtcMCV8
-Y9LvAkEAqi89Kj/NZKMsX/d6X7mFMNWSSVZWVNAgnq0mn6GjsUlPdmDxnZA+k+JB
-/l8oIucb8lgHDz0OC8KuMkAtG5TakQJBAJFdoxPepH8DBBw73JcJPRrC0pAb7QLi
-ToCX5hhJDfhxzwO6lUcN8Gj9ywXcQT79COPvZsvyD94vZ47D21621DMCQDK3cotE
-9LTKvVWVfml2AXKUSx5V0hsI21Xc8rJ50JKk/rXIxItumkj9aPc3tHrWik9sMpPq
-R6am9iQysl3dxQw=
------END PRIVATE KEY-----
-"#;
+    const PRIVATE: &str = ferrochain_wallet::testing::RSA_1024_PRIVATE_PEM;
     let dir = tempfile::tempdir().unwrap();
     let salt = [3u8; 16];
     let nonce = [5u8; 16];

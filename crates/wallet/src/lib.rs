@@ -85,6 +85,8 @@ pub mod mnemonic;
 pub mod proof;
 mod sealing;
 pub mod slip10;
+#[cfg(any(test, feature = "test-utils"))]
+pub mod testing;
 pub mod wallet;
 
 pub use build::{
