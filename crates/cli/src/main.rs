@@ -88,6 +88,9 @@ struct NodeArgs {
     /// Bearer token allowing owner operations from anywhere (else loopback only).
     #[arg(long, value_name = "TOKEN")]
     api_token: Option<String>,
+    /// Owner operations need the API token even from loopback (needs --api-token).
+    #[arg(long)]
+    require_token_on_loopback: bool,
     /// A TOML config file (see `ferrochain node init-config`).
     #[arg(long, value_name = "FILE")]
     config: Option<std::path::PathBuf>,
@@ -149,6 +152,9 @@ impl NodeArgs {
         }
         if let Some(v) = &self.api_token {
             config.api_token = Some(v.clone());
+        }
+        if self.require_token_on_loopback {
+            config.require_token_on_loopback = true;
         }
         Ok(config)
     }

@@ -145,6 +145,7 @@ async fn fake(
             },
             url: Some(url.clone()),
             agent: "fake/0".into(),
+            nonce: None,
         },
         headers,
         bodies,

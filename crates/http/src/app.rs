@@ -34,6 +34,13 @@ pub fn app(node: Node) -> Router {
             crate::auth::guard,
         ))
         .layer(axum::middleware::from_fn_with_state(
+            (
+                node.clone(),
+                std::sync::Arc::new(crate::throttle::Throttle::new()),
+            ),
+            crate::throttle::limit,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
             node.clone(),
             metrics::track_http,
         ))

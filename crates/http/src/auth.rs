@@ -35,7 +35,8 @@ pub struct Owner {
     _proven: (),
 }
 
-/// Compares a token in constant time (the time does not tell how much of a guess was right).
+/// Compares a token in constant time (the time does not tell how much of a guess was right). Requests'
+/// guesses go through [`crate::throttle::Client::guess_token`], which also limits how many are wrong.
 pub(crate) fn same_token(given: &str, expected: &str) -> bool {
     use subtle::ConstantTimeEq;
     given.len() == expected.len() && bool::from(given.as_bytes().ct_eq(expected.as_bytes()))
@@ -50,9 +51,11 @@ async fn owner_of(parts: &mut Parts, node: &Node) -> Result<Option<Owner>, ApiEr
             .to_str()
             .ok()
             .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
+            .map(|v| v.trim().to_string());
+        let given = given.as_deref();
+        let client = crate::throttle::Client::from_request_parts(parts, node).await?;
         return match (node.config().api_token.as_deref(), given) {
-            (Some(token), Some(given)) if same_token(given, token) => {
+            (Some(token), Some(given)) if client.guess_token(given, token)? => {
                 Ok(Some(Owner { _proven: () }))
             }
             (None, _) => Err(ApiError::new(
@@ -68,6 +71,9 @@ async fn owner_of(parts: &mut Parts, node: &Node) -> Result<Option<Owner>, ApiEr
             )),
         };
     }
+    if node.config().require_token_on_loopback {
+        return Ok(None);
+    }
     // The extractor (not the raw extension) so that tests' `MockConnectInfo` is honoured too.
     let from_loopback = ConnectInfo::<SocketAddr>::from_request_parts(parts, node)
         .await
@@ -79,9 +85,18 @@ impl FromRequestParts<Node> for Owner {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, node: &Node) -> Result<Self, Self::Rejection> {
-        owner_of(parts, node)
-            .await?
-            .ok_or_else(ApiError::owner_only)
+        owner_of(parts, node).await?.ok_or_else(|| {
+            if node.config().require_token_on_loopback {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    ErrorCode::BadToken,
+                    "this node requires the API token for owner operations, even from its own machine \
+                     (require_token_on_loopback): send `Authorization: Bearer <the node's --api-token>`",
+                )
+            } else {
+                ApiError::owner_only()
+            }
+        })
     }
 }
 
@@ -100,9 +115,17 @@ impl FromRequestParts<Node> for IsOwner {
         let Some(token) = node.config().api_token.as_deref() else {
             return Ok(IsOwner(None));
         };
-        let from_cookie = CookieJar::from_headers(&parts.headers)
+        let Some(cookie) = CookieJar::from_headers(&parts.headers)
             .get(TOKEN_COOKIE)
-            .is_some_and(|c| same_token(c.value(), token));
+            .map(|c| c.value().to_string())
+        else {
+            return Ok(IsOwner(None));
+        };
+        // A cookie is a guess too: counted, and refused during a lockout.
+        let from_cookie = match crate::throttle::Client::from_request_parts(parts, node).await {
+            Ok(client) => client.guess_token(&cookie, token).unwrap_or(false),
+            Err(_) => false,
+        };
         Ok(IsOwner(from_cookie.then_some(Owner { _proven: () })))
     }
 }

@@ -33,6 +33,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::PeerBanned => StatusCode::FORBIDDEN,
         ErrorCode::BadToken => StatusCode::UNAUTHORIZED,
         ErrorCode::ForeignHost => StatusCode::MISDIRECTED_REQUEST,
+        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

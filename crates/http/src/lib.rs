@@ -30,6 +30,7 @@ mod read;
 mod seed;
 #[cfg(feature = "test-utils")]
 pub mod testing;
+mod throttle;
 mod ui;
 mod v1;
 mod views;

@@ -93,7 +93,15 @@ async fn blame(
         Some(url) if attributable(url, remote).await => {
             node.peers().misbehaved(url, points, reason).is_some()
         }
-        _ => false,
+        // A sender that names no peer URL, or one it does not come from, is scored by its address (never
+        // loopback: that is the owner's own machine, where a devnet's nodes share one address).
+        _ => match remote {
+            Some(addr) if !addr.ip().is_loopback() => node
+                .peers()
+                .misbehaved(&ferrochain_node::client_ban_key(addr.ip()), points, reason)
+                .is_some(),
+            _ => false,
+        },
     }
 }
 
@@ -122,9 +130,9 @@ async fn handshake(
 ) -> Result<Json<Handshake>, ApiError> {
     theirs.check_compatible(&node)?;
     if let Some(raw) = theirs.url.as_deref().filter(|u| !u.trim().is_empty()) {
-        let url = normalize_url(raw).ok_or_else(|| PeerError::BadUrl(raw.to_string()))?;
+        let url = PeerError::origin(raw)?;
         ferrochain_node::p2p::check_not_banned(&node, &url)?;
-        if Some(&url) != own_url(&node).as_ref() {
+        if Some(&url) != own_url(&node).as_ref() && !theirs.is_from(&node) {
             if node.peers().contains(&url) {
                 node.peers().record_seen(&url, &theirs.seen(), false);
             } else if node.peers().len() < MAX_PEERS {
@@ -475,7 +483,7 @@ async fn peers(State(node): State<Node>) -> Json<PeersResponse> {
 }
 
 fn peer_url(given: &str) -> Result<String, ApiError> {
-    normalize_url(given).ok_or_else(|| PeerError::BadUrl(given.to_string()).into())
+    PeerError::origin(given).map_err(Into::into)
 }
 
 /// `POST /p2p/v1/peers/ban` (owner): bans a peer — no exchange with it either way — for `seconds` (default

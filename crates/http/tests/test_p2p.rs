@@ -89,7 +89,7 @@ async fn register_makes_each_node_list_the_other() {
     ));
     assert!(matches!(
         p2p::register_peer(&a.node, "not a url").await,
-        Err(PeerError::BadUrl(_))
+        Err(PeerError::BadUrl { .. })
     ));
 }
 
@@ -299,6 +299,7 @@ async fn fake_peer(headers: Vec<String>, block: Option<String>) -> (String, Arc<
         },
         url: None,
         agent: "fake/0".into(),
+        nonce: None,
     };
     let asked = Arc::new(AtomicUsize::new(0));
     let counter = asked.clone();

@@ -68,6 +68,9 @@ pub struct Config {
     /// A bearer token that allows owner operations (mining control, node wallets, peers, reset) from
     /// anywhere; without it they are allowed from loopback only.
     pub api_token: Option<String>,
+    /// Loopback proves nothing: every owner operation needs the API token, even from the node's own machine
+    /// (as bitcoind's cookie does for every local client). Needs `api_token`.
+    pub require_token_on_loopback: bool,
     /// Web origins (`scheme://host:port`) whose pages may act as the owner from a browser (a seed client's own
     /// dev server, say); requests a browser sends from any other site are refused (ADR 0019).
     pub allowed_origins: Vec<String>,
@@ -98,6 +101,7 @@ impl Default for Config {
             mine_threads: 0,
             miner_address: None,
             api_token: None,
+            require_token_on_loopback: false,
             allowed_origins: Vec::new(),
             allowed_hosts: Vec::new(),
             wallet_password: None,
@@ -165,6 +169,10 @@ const FIELDS: &[(&str, &str)] = &[
         "bearer token allowing owner operations from anywhere (default: loopback only)",
     ),
     (
+        "require_token_on_loopback",
+        "owner operations need the api_token even from loopback (needs api_token)",
+    ),
+    (
         "allowed_origins",
         "web origins (scheme://host:port) whose pages may act as the owner from a browser",
     ),
@@ -207,6 +215,11 @@ impl Config {
                 reason,
             };
             let num = |v: &str| v.trim().parse::<u64>().map_err(|e| err(e.to_string()));
+            let flag = |v: &str| match v.trim() {
+                "1" | "true" | "yes" => Ok(true),
+                "0" | "false" | "no" => Ok(false),
+                other => Err(err(format!("{other:?} is not true or false"))),
+            };
             let list = |v: &str| -> Vec<String> {
                 v.split(',')
                     .map(str::trim)
@@ -235,13 +248,8 @@ impl Config {
                 "public_url" => self.public_url = Some(value),
                 "allowed_origins" => self.allowed_origins = list(&value),
                 "allowed_hosts" => self.allowed_hosts = list(&value),
-                "mine" => {
-                    self.mine = match value.trim() {
-                        "1" | "true" | "yes" => true,
-                        "0" | "false" | "no" => false,
-                        other => return Err(err(format!("{other:?} is not true or false"))),
-                    }
-                }
+                "mine" => self.mine = flag(&value)?,
+                "require_token_on_loopback" => self.require_token_on_loopback = flag(&value)?,
                 "mine_interval_secs" => self.mine_interval_secs = num(&value)?,
                 "mine_threads" => self.mine_threads = num(&value)? as usize,
                 "miner_address" => self.miner_address = Some(value),

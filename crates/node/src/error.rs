@@ -17,6 +17,11 @@ macro_rules! codes {
             /// Every code.
             pub const ALL: &[ErrorCode] = &[$(ErrorCode::$name,)*];
 
+            /// The code written as `text` in an answer, if it is one of these.
+            pub fn parse(text: &str) -> Option<ErrorCode> {
+                ErrorCode::ALL.iter().copied().find(|c| c.as_str() == text)
+            }
+
             /// The code as written in answers (`invalid_address`).
             pub fn as_str(self) -> &'static str {
                 match self {
@@ -56,6 +61,8 @@ codes! {
     CrossSite = "cross_site",
     /// A `Host` this node does not answer to (DNS rebinding).
     ForeignHost = "foreign_host",
+    /// Too many requests of this kind from this client address: wait and retry (`Retry-After`).
+    RateLimited = "rate_limited",
     /// Text that is not an address of this network.
     InvalidAddress = "invalid_address",
     /// An address, block or peer of another network.

@@ -42,6 +42,6 @@ pub use miner::{CHUNK, MineError, Miner, NONCE_LIMIT, block_template};
 pub use node::{Node, NodeError, OpenError, now_ms};
 pub use peers::{
     BACKOFF_BASE_MS, BACKOFF_MAX_MS, BAN_DURATION_MS, BAN_THRESHOLD, Ban, Item, MAX_PEERS,
-    PEERS_FILE, PeerInfo, Peers, normalize_url, parse_peer_origin,
+    PEERS_FILE, PeerInfo, Peers, client_address, client_ban_key, normalize_url, parse_peer_origin,
 };
 pub use service::{Background, MAX_MINE_BLOCKS};

@@ -51,6 +51,9 @@ pub enum OpenError {
     /// The miner address is not usable.
     #[error("miner address: {0}")]
     MinerAddress(String),
+    /// The settings contradict each other.
+    #[error("settings: {0}")]
+    Settings(String),
 }
 
 /// Why an operation of a running node failed. Each error has an [`ErrorCode`] ([`NodeError::code`]) that every
@@ -169,6 +172,9 @@ struct Inner {
     /// Held while a payment from a node-held key is built and submitted ([`Node::payment_lock`]).
     payments: Mutex<()>,
     started_ms: u64,
+    /// Drawn at random on every start and sent in every handshake, so the node recognises itself behind
+    /// any name or address ([`Node::nonce`]).
+    nonce: u64,
     closing: tokio::sync::watch::Sender<bool>,
     /// Prometheus metrics (`/metrics`).
     metrics: Metrics,
@@ -196,6 +202,13 @@ impl Node {
     /// # Errors
     /// [`OpenError`] with a message saying what to fix.
     pub fn open(config: Config) -> Result<Node, OpenError> {
+        if config.require_token_on_loopback && config.api_token.is_none() {
+            return Err(OpenError::Settings(
+                "require_token_on_loopback needs an api_token (--api-token): without one, nobody could act \
+                 as the owner"
+                    .into(),
+            ));
+        }
         let network = load_network(&config.network)?;
         std::fs::create_dir_all(&config.data_dir).map_err(|source| OpenError::DataDir {
             path: config.data_dir.clone(),
@@ -288,10 +301,17 @@ impl Node {
                 events,
                 tip_generation: AtomicU64::new(0),
                 started_ms: now_ms(),
+                nonce: rand::RngExt::random(&mut rng),
                 closing: tokio::sync::watch::channel(false).0,
                 metrics: Metrics::new(&network_name),
             }),
         })
+    }
+
+    /// This run's handshake nonce: random per start. A handshake that carries it came from this node itself
+    /// (reached through another name, address or port), however the URL was spelled.
+    pub fn nonce(&self) -> u64 {
+        self.inner.nonce
     }
 
     /// Whether this node runs the `dev` preset itself — decided by the genesis hash, not by the spec's name.

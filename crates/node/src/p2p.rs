@@ -67,9 +67,14 @@ pub const SCORE_FALSE_CLAIM: u32 = crate::peers::BAN_THRESHOLD / 2;
 /// Why an exchange with a peer failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PeerError {
-    /// The URL is not a plausible `http://host:port` URL.
-    #[error("{0:?} is not a peer URL (expected http://host:port)")]
-    BadUrl(String),
+    /// The text is not a peer origin (`scheme://host:port`, nothing more).
+    #[error("{url:?} is not a peer address: {reason} (a peer is http://host:port)")]
+    BadUrl {
+        /// The text given.
+        url: String,
+        /// What is wrong with it ([`crate::peers::parse_peer_origin`]).
+        reason: String,
+    },
     /// The URL is this node's own.
     #[error("{0} is this node itself")]
     Itself(String),
@@ -97,13 +102,15 @@ pub enum PeerError {
         /// The peer's version.
         theirs: u32,
     },
-    /// The peer answered with an HTTP error.
-    #[error("peer answered {status}: {message}")]
+    /// The peer answered with an HTTP error. Only the status (and the error code of this protocol, when the
+    /// answer carries one of [`crate::ErrorCode`]'s) is kept: the text of a failed answer is never passed on,
+    /// so a peer address cannot turn this node into a reader of other servers (issue 13).
+    #[error("peer answered {status}{}", code.map(|c| format!(" ({})", c.as_str())).unwrap_or_default())]
     Http {
         /// The HTTP status code.
         status: u16,
-        /// The peer's error message, if it sent one.
-        message: String,
+        /// The answer's error code, when it is one this node knows.
+        code: Option<crate::ErrorCode>,
     },
     /// The peer sent data that is malformed or invalid (bad JSON or hex, a header without proof of work, a
     /// broken chain, an invalid block). Nothing after the bad item was used.
@@ -138,7 +145,7 @@ impl PeerError {
     pub fn code(&self) -> crate::ErrorCode {
         use crate::ErrorCode;
         match self {
-            PeerError::BadUrl(_) => ErrorCode::InvalidUrl,
+            PeerError::BadUrl { .. } => ErrorCode::InvalidUrl,
             PeerError::Itself(_) => ErrorCode::PeerIsSelf,
             PeerError::Unreachable { .. } => ErrorCode::PeerUnreachable,
             PeerError::WrongNetwork { .. } => ErrorCode::WrongNetwork,
@@ -157,6 +164,17 @@ impl PeerError {
             self,
             PeerError::InvalidData { .. } | PeerError::TooLarge { .. }
         )
+    }
+
+    /// Reads `text` as a peer origin ([`crate::peers::parse_peer_origin`]).
+    ///
+    /// # Errors
+    /// [`PeerError::BadUrl`] with the reason.
+    pub fn origin(text: &str) -> Result<String, PeerError> {
+        crate::peers::parse_peer_origin(text).map_err(|reason| PeerError::BadUrl {
+            url: text.chars().take(200).collect(),
+            reason,
+        })
     }
 
     /// The error for a banned URL.

@@ -307,6 +307,31 @@ pub fn parse_peer_origin(text: &str) -> Result<String, String> {
     Ok(format!("{}://{host}:{port}", url.scheme()))
 }
 
+/// The address a client is known by: its IPv4 address, or the /64 prefix of its IPv6 address (one host
+/// usually owns a whole /64, so keying by full IPv6 address would let it evade every per-client limit).
+pub fn client_address(ip: std::net::IpAddr) -> std::net::IpAddr {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(
+                u128::from(v6) & !((1u128 << 64) - 1),
+            )),
+        },
+    }
+}
+
+/// How a client address stands in the ban list and the scores when a request cannot be blamed on a peer
+/// URL (it names none, or names one it does not come from): `client 203.0.113.7`, `client 2001:db8::/64`.
+/// Never a peer origin, so such a ban stops that address's peer-protocol requests, not any peer.
+pub fn client_ban_key(ip: std::net::IpAddr) -> String {
+    match client_address(ip) {
+        std::net::IpAddr::V4(v4) => format!("client {v4}"),
+        std::net::IpAddr::V6(v6) => format!("client {v6}/64"),
+    }
+}
+
 /// [`parse_peer_origin`], without the reason: `None` for text that is not a peer origin.
 pub fn normalize_url(text: &str) -> Option<String> {
     parse_peer_origin(text).ok()

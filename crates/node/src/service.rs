@@ -21,7 +21,7 @@ use ferrochain_state::BlockOutcome;
 
 use crate::node::{Node, NodeError};
 use crate::p2p::{self, PeerError, SyncReport};
-use crate::peers::{Ban, PeerInfo, normalize_url};
+use crate::peers::{Ban, PeerInfo};
 
 /// Most blocks one mining request may ask for.
 pub const MAX_MINE_BLOCKS: u32 = 100;
@@ -264,7 +264,7 @@ impl Node {
     /// # Errors
     /// [`PeerError::BadUrl`].
     pub fn add_peer(&self, url: &str) -> Result<(String, bool), PeerError> {
-        let url = normalize_url(url).ok_or_else(|| PeerError::BadUrl(url.to_string()))?;
+        let url = PeerError::origin(url)?;
         let added = self.peers().add(url.clone());
         Ok((url, added))
     }

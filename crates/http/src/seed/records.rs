@@ -139,6 +139,8 @@ pub(super) async fn new_transaction(
                 // An address: the node signs only with that address's own key.
                 Ok(hash) => {
                     let address = network.address(&hash);
+                    // The owner check first: others learn nothing about which addresses the node holds.
+                    require_owner(&owner)?;
                     if !node.holds(&address) {
                         return Err(Failure::bad(
                             "Wallet",
@@ -150,7 +152,6 @@ pub(super) async fn new_transaction(
                             ),
                         ));
                     }
-                    require_owner(&owner)?;
                     node.sign_record(address, content.into_bytes())
                         .await
                         .map_err(refused)?;

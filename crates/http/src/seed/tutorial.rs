@@ -277,13 +277,18 @@ pub(super) async fn new_transaction(
             false,
         )?;
         let fee = parse_fee(&node, &fields)?;
+        // The owner check first: others learn nothing about which addresses the node holds.
+        require_owner(&owner).map_err(|f| {
+            f.prefixed(&format!(
+                "a transfer from a node-held key is an owner operation ({HOW_TO_SIGN}): "
+            ))
+        })?;
         if !node.holds(&sender) {
             return Err(Failure::bad(
                 "Wallet",
                 format!("this node holds no key for {sender}, and {HOW_TO_SIGN}"),
             ));
         }
-        require_owner(&owner)?;
         let tx = node
             .pay(sender, to, amount, fee, Vec::new())
             .await

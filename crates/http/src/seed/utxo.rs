@@ -209,6 +209,13 @@ pub(super) async fn send(
             false,
         )?;
         let fee = parse_fee(&node, &fields)?;
+        // The owner check first: others learn nothing about which addresses the node holds.
+        require_owner(&owner).map_err(|f| {
+            f.prefixed(
+                "sending from a node-held key is an owner operation (others sign the transfer themselves: \
+                 POST /client/generate/transaction): ",
+            )
+        })?;
         if !node.holds(&from) {
             return Err(Failure::bad(
                 "Wallet",
@@ -218,7 +225,6 @@ pub(super) async fn send(
                 ),
             ));
         }
-        require_owner(&owner)?;
         if node.network().address(&to) == from {
             // D refused this too, in these words (after the owner check: callers who may not send learn
             // nothing more).

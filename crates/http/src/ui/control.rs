@@ -22,7 +22,7 @@ use crate::parse::parse_address;
 use crate::ui::forms::{FieldErrors, FormData, UiQuery};
 use crate::ui::{IsOwner, Page, TOKEN_COOKIE, UiError, blocking, charts, respond, tree, v};
 use crate::views::MinerView;
-use ferrochain_node::normalize_url;
+use ferrochain_node::parse_peer_origin;
 
 /// Most blocks the "mine now" form mines at once.
 pub const MAX_UI_MINE: u32 = 10;
@@ -274,20 +274,23 @@ pub async fn add_peer(
         .await;
     }
     let mut errors = FieldErrors::new();
-    let Some(url) = normalize_url(form.text("url")) else {
-        errors.add(
-            "url",
-            "give the peer's URL: http://host:port (or host:port)",
-        );
-        return network_page(
-            &node,
-            owner,
-            &BTreeMap::new(),
-            errors,
-            form.echo(),
-            Vec::new(),
-        )
-        .await;
+    let url = match parse_peer_origin(form.text("url")) {
+        Ok(url) => url,
+        Err(reason) => {
+            errors.add(
+                "url",
+                format!("not a peer address: {reason}; give http://host:port (or host:port)"),
+            );
+            return network_page(
+                &node,
+                owner,
+                &BTreeMap::new(),
+                errors,
+                form.echo(),
+                Vec::new(),
+            )
+            .await;
+        }
     };
     match node.register_peer(&url).await {
         Ok(info) => Ok(Redirect::to(&format!("/ui/network?added={}", info.url)).into_response()),
@@ -318,7 +321,11 @@ pub async fn add_peer(
 
 /// Gives the API token to this browser: checked, then kept in an `HttpOnly`, `SameSite=Strict` cookie so the
 /// owner's forms work from another machine.
-pub async fn token(State(node): State<Node>, form: FormData) -> Result<Response, UiError> {
+pub async fn token(
+    State(node): State<Node>,
+    client: crate::throttle::Client,
+    form: FormData,
+) -> Result<Response, UiError> {
     let next = form.text("next");
     let next = if next.starts_with("/ui/") || next == "/" {
         next.to_string()
@@ -330,7 +337,16 @@ pub async fn token(State(node): State<Node>, form: FormData) -> Result<Response,
             "this node has no API token (--api-token): owner actions are allowed from its own machine only",
         ));
     };
-    if !crate::auth::same_token(form.raw("token"), expected) {
+    let right = client
+        .guess_token(form.raw("token"), expected)
+        .map_err(|e| {
+            UiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many wrong tokens",
+                e.message,
+            )
+        })?;
+    if !right {
         return Err(UiError::new(
             StatusCode::FORBIDDEN,
             "Wrong token",

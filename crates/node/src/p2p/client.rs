@@ -17,7 +17,6 @@ use super::{
     PeerError, REQUEST_TIMEOUT, own_url,
 };
 use crate::node::Node;
-use crate::peers::normalize_url;
 
 /// The HTTP client peers are reached with: connect and request time limits, no redirects, no proxy.
 ///
@@ -55,7 +54,7 @@ fn chain(e: &dyn std::error::Error) -> String {
 }
 
 impl PeerClient {
-    /// A client of `node` for the peer at `url` (normalised with [`normalize_url`]); the network's largest
+    /// A client of `node` for the peer at `url` (normalised with [`crate::peers::normalize_url`]); the network's largest
     /// block sets how much of a blocks answer is read.
     ///
     /// # Errors
@@ -76,10 +75,7 @@ impl PeerClient {
         http: reqwest::Client,
     ) -> Result<PeerClient, PeerError> {
         let max_block_bytes = node.network().spec().max_block_bytes as usize;
-        let url = normalize_url(url).ok_or_else(|| PeerError::BadUrl(url.to_string()))?;
-        if reqwest::Url::parse(&url).is_err() {
-            return Err(PeerError::BadUrl(url));
-        }
+        let url = PeerError::origin(url)?;
         if Some(&url) == own_url(node).as_ref() {
             return Err(PeerError::Itself(url));
         }
@@ -129,17 +125,17 @@ impl PeerClient {
             body.extend_from_slice(&chunk);
         }
         if !status.is_success() {
-            let message = serde_json::from_slice::<serde_json::Value>(&body)
+            // Summarised, never echoed: only the status and a code of this protocol's closed set.
+            let code = serde_json::from_slice::<serde_json::Value>(&body)
                 .ok()
                 .and_then(|v| {
-                    v.pointer("/error/message")
-                        .and_then(|m| m.as_str())
-                        .map(String::from)
-                })
-                .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(300).collect());
+                    v.pointer("/error/code")
+                        .and_then(|c| c.as_str())
+                        .and_then(crate::ErrorCode::parse)
+                });
             return Err(PeerError::Http {
                 status: status.as_u16(),
-                message,
+                code,
             });
         }
         serde_json::from_slice(&body).map_err(|e| PeerError::InvalidData {
@@ -165,7 +161,7 @@ impl PeerClient {
     pub async fn hello_checked(&self, node: &Node) -> Result<Handshake, PeerError> {
         let theirs = self.hello().await?;
         theirs.check_compatible(node)?;
-        if theirs.url.as_deref().and_then(normalize_url) == own_url(node) {
+        if theirs.is_from(node) {
             return Err(PeerError::Itself(self.url.clone()));
         }
         Ok(theirs)
@@ -193,7 +189,7 @@ impl PeerClient {
         let ours = Handshake::of(node, Some(node.config().public_url()));
         let theirs = self.handshake(&ours).await?;
         theirs.check_compatible(node)?;
-        if theirs.url.as_deref().and_then(normalize_url) == own_url(node) {
+        if theirs.is_from(node) {
             return Err(PeerError::Itself(self.url.clone()));
         }
         Ok(theirs)

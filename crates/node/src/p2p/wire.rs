@@ -55,6 +55,10 @@ pub struct Handshake {
     /// The sender's software.
     #[serde(default)]
     pub agent: String,
+    /// The sender's nonce for this run ([`Node::nonce`]): a node that receives its own nonce is talking to
+    /// itself. Optional on the wire (older nodes and hand-written handshakes omit it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<u64>,
 }
 
 impl Handshake {
@@ -67,7 +71,16 @@ impl Handshake {
             tip: TipInfo::of(node),
             url,
             agent: super::AGENT.to_string(),
+            nonce: Some(node.nonce()),
         }
+    }
+
+    /// Whether this handshake is `node`'s own: it carries `node`'s nonce, or announces `node`'s own URL.
+    pub fn is_from(&self, node: &Node) -> bool {
+        self.nonce == Some(node.nonce())
+            || (self.url.is_some()
+                && self.url.as_deref().and_then(crate::peers::normalize_url)
+                    == super::own_url(node))
     }
 }
 
