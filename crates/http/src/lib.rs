@@ -43,6 +43,9 @@ pub use auth::Owner;
 pub use error::{ApiError, status_of};
 use ferrochain_node::{Config, Node, OpenError};
 pub use seed::SAVE_FILE;
+pub use throttle::{
+    MAX_CLIENTS, P2P_BURST, P2P_PER_SECOND, PEER_WORK_PER_MINUTE, TOKEN_FAILURES, TOKEN_LOCKOUT,
+};
 pub use v1::{ApiDoc, routes as rest_routes};
 
 /// Why a node could not be served.

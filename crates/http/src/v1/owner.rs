@@ -9,8 +9,6 @@ use ferrochain_core::Amount;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use ferrochain_node::ErrorCode;
-
 use crate::error::ApiError;
 use crate::extract::{Body, Owner};
 use crate::extract::{OptionalBody, PathParam};
@@ -191,15 +189,7 @@ pub async fn add_peer(
     _owner: Owner,
     Body(req): Body<AddPeer>,
 ) -> Result<(StatusCode, Json<PeerAdded>), ApiError> {
-    let (url, added) = node.add_peer(&req.url).map_err(|_| {
-        ApiError::bad_request(
-            ErrorCode::InvalidUrl,
-            format!(
-                "{:?} is not a peer URL: give http://host:port (or host:port)",
-                req.url
-            ),
-        )
-    })?;
+    let (url, added) = node.add_peer(&req.url).map_err(ApiError::from)?;
     let status = if added {
         StatusCode::CREATED
     } else {

@@ -138,8 +138,14 @@ impl PeerClient {
                 code,
             });
         }
+        // Where, not what: serde's message may quote the answer's text, which is never passed on.
         serde_json::from_slice(&body).map_err(|e| PeerError::InvalidData {
-            reason: format!("answer is not the expected JSON: {e}"),
+            reason: format!(
+                "answer is not the expected JSON ({:?} error at line {}, column {})",
+                e.classify(),
+                e.line(),
+                e.column()
+            ),
         })
     }
 
