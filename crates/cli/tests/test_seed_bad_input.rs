@@ -225,7 +225,7 @@ fn cases(n: &Names) -> Vec<Case> {
         json_case("/new_transaction", json!({"senderPK": pk, "signature": zeros, "data": "x", "timestamp_ms": -1}), 400, Text, "timestamp_ms"),
         json_case("/new_transaction", json!({"senderPK": pk, "signature": zeros, "data": "x"}), 400, Text, "Invalid transaction data: signature 0 does not verify"),
         json_case("/register_node", json!({}), 400, Text, "node_address is required"),
-        json_case("/register_node", json!({"node_address": "not a url"}), 400, Text, "Registration failed: \"not a url\" is not a peer URL"),
+        json_case("/register_node", json!({"node_address": "not a url"}), 400, Text, "Registration failed: \"not a url\" is not a peer address: it holds spaces"),
         json_case("/register_node", json!({"node_address": "http://127.0.0.1:1"}), 400, Text, "Registration failed"),
         json_case("/register_with", json!({"node_address": 5}), 400, Text, "node_address must be a string"),
         json_case("/register_with", json!({"node_address": "http://127.0.0.1:1"}), 400, Text, "Registration failed"),
