@@ -14,6 +14,13 @@
 //!   with `ChainBuilder` on an easy copy of the `dev` spec and submitted to the node before timing: the full
 //!   chain (size, time per request) and a page of 100 blocks (`?from=9900&limit=100`).
 //!
+//! - **Node-built transfers** (`POST /transactions/new`, the seed tutorial's form, from the node-held miner
+//!   key): 16 concurrent clients, every answer counted (201, 409, other).
+//! - **`GET /api/v1/status`** with 1, 16 and 32 concurrent clients.
+//! - **The machine's limits** in the same run ([`common`]): fsync'd commits per second of the disk, Ed25519
+//!   verifies per second on one core, an axum hello-world's requests per second with the same clients — and
+//!   the ratios of our figures to them.
+//!
 //! Run with `cargo bench -p ferrochain-http --bench api`; it prints figures and a summary and never fails on a
 //! figure. Without `--bench` among the arguments (`cargo test --benches`) it returns at once.
 
@@ -27,10 +34,18 @@ use ferrochain_http::testing::TestNode;
 use ferrochain_node::{Config, Node};
 use tokio::runtime::Runtime;
 
+mod common;
+
 /// Signed transfers submitted in each submission scenario.
 const TRANSFERS: usize = 2_000;
-/// Concurrent clients of the concurrent submission scenario.
-const CLIENTS: usize = 32;
+/// Concurrent clients of the concurrent submission scenarios.
+const CLIENTS: [usize; 3] = [1, 16, 32];
+/// Node-built transfers through `/transactions/new`.
+const NODE_BUILT: usize = 2_000;
+/// Concurrent clients of the node-built transfer scenario.
+const NODE_BUILT_CLIENTS: usize = 16;
+/// `GET /api/v1/status` requests per client count.
+const STATUS_REQUESTS: usize = 20_000;
 /// Sequential `GET /mine` requests.
 const MINE_REQUESTS: usize = 100;
 /// Blocks after genesis of the `/chain` scenario.
@@ -188,7 +203,7 @@ fn stats(latencies: &[Duration]) -> (f64, f64, f64) {
 }
 
 /// One submission scenario with `clients` concurrent clients on a fresh node; returns its summary line.
-fn submissions(rt: &Runtime, clients: usize) -> String {
+fn submissions(rt: &Runtime, clients: usize) -> (String, f64) {
     let setup = Instant::now();
     let node = dev_node(rt);
     let bodies = prepare_transfers(&node.node);
@@ -248,9 +263,121 @@ fn submissions(rt: &Runtime, clients: usize) -> String {
     if let Some(why) = &outcome.first_failure {
         println!("  {} requests failed; the first: {why}", outcome.failures);
     }
-    format!(
-        "POST /api/v1/txs, {who:<22} {rate:>8.0} tx/s   latency mean {mean:.2} ms, median {median:.2} ms, p95 {p95:.2} ms ({accepted}/{TRANSFERS} accepted)"
+    (
+        format!(
+            "POST /api/v1/txs, {who:<22} {rate:>8.0} tx/s   latency mean {mean:.2} ms, median {median:.2} ms, p95 {p95:.2} ms ({accepted}/{TRANSFERS} accepted)"
+        ),
+        rate,
     )
+}
+
+/// Node-built transfers from the miner's held key through the seed route `/transactions/new`, from
+/// `clients` concurrent clients; returns the summary line and the rate of 201s.
+fn node_built(rt: &Runtime, clients: usize) -> (String, f64) {
+    let node = dev_node(rt);
+    let miner = node.node.miner_address();
+    for _ in 0..2 {
+        node.node.mine_one(miner, 0).expect("a block");
+    }
+    let sender = node.node.network().address(&miner);
+    let recipient = node
+        .node
+        .network()
+        .address(&key(9, 0).public_key().pubkey_hash());
+    let served = rt.block_on(node.serve());
+    let url = format!("{}/transactions/new", served.root());
+    let body = serde_json::json!({"sender": sender, "recipient": recipient, "amount": "0.001"})
+        .to_string();
+    let client = reqwest::Client::new();
+    let (created, conflicts, other, first_other, wall) = rt.block_on(async {
+        let per = NODE_BUILT.div_ceil(clients);
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..clients)
+            .map(|_| {
+                let (client, url, body) = (client.clone(), url.clone(), body.clone());
+                tokio::spawn(async move {
+                    let (mut created, mut conflicts, mut other, mut first) = (0, 0, 0, None);
+                    for _ in 0..per {
+                        match client
+                            .post(&url)
+                            .header("content-type", "application/json")
+                            .body(body.clone())
+                            .send()
+                            .await
+                        {
+                            Ok(r) => {
+                                let status = r.status();
+                                let text = r.text().await.unwrap_or_default();
+                                match status.as_u16() {
+                                    201 => created += 1,
+                                    409 => conflicts += 1,
+                                    _ => {
+                                        other += 1;
+                                        first.get_or_insert(format!("{status}: {text}"));
+                                    }
+                                }
+                            }
+                            Err(e) => {
+                                other += 1;
+                                first.get_or_insert(e.to_string());
+                            }
+                        }
+                    }
+                    (created, conflicts, other, first)
+                })
+            })
+            .collect();
+        let (mut c, mut k, mut o, mut f) = (0usize, 0usize, 0usize, None);
+        for t in tasks {
+            if let Ok((a, b, d, e)) = t.await {
+                c += a;
+                k += b;
+                o += d;
+                f = f.or(e);
+            }
+        }
+        (c, k, o, f, start.elapsed())
+    });
+    drop(client);
+    rt.block_on(served.stop());
+    let rate = created as f64 / wall.as_secs_f64();
+    println!(
+        "  {clients} clients: {created} created, {conflicts} answered 409, {other} other, in {:.2} s = {rate:.0} tx/s",
+        wall.as_secs_f64()
+    );
+    if let Some(why) = first_other {
+        println!("  first other answer: {why}");
+    }
+    (
+        format!(
+            "POST /transactions/new (node-built), {clients} clients {rate:>8.0} tx/s   ({created} created, {conflicts} × 409, {other} other)"
+        ),
+        rate,
+    )
+}
+
+/// `GET /api/v1/status` and an axum hello-world, each with 1, 16 and 32 clients; returns summary lines.
+fn status_rates(rt: &Runtime) -> Vec<String> {
+    let served = rt.block_on(dev_node(rt).serve());
+    let url = format!("{}/api/v1/status", served.root());
+    let client = reqwest::Client::new();
+    let mut lines = Vec::new();
+    for clients in CLIENTS {
+        let (rate, failures) =
+            rt.block_on(common::get_rate(&client, &url, clients, STATUS_REQUESTS));
+        let hello = rt.block_on(common::hello_world_rate(clients, STATUS_REQUESTS));
+        println!(
+            "  {clients} clients: status {rate:.0} req/s ({failures} failed), axum hello-world {hello:.0} req/s, ratio {}",
+            common::ratio(rate, hello)
+        );
+        lines.push(format!(
+            "GET /api/v1/status, {clients:>2} clients {rate:>8.0} req/s   hello-world {hello:.0} req/s, ratio {}",
+            common::ratio(rate, hello)
+        ));
+    }
+    drop(client);
+    rt.block_on(served.stop());
+    lines
 }
 
 /// `GET /mine` latency on a fresh `dev` node; returns its summary lines.
@@ -479,13 +606,36 @@ fn main() {
         .enable_all()
         .build()
         .expect("a tokio runtime starts");
-    let mut summary = Vec::new();
-    println!("transaction submissions, {TRANSFERS} signed transfers, 1 client:");
-    summary.push(submissions(&rt, 1));
+    let limits = common::measure();
     println!(
-        "transaction submissions, {TRANSFERS} signed transfers, {CLIENTS} concurrent clients:"
+        "machine limits: {:.0} fsync'd commits/s (temp dir), {:.0} Ed25519 verifies/s on one core",
+        limits.fsyncs_per_s, limits.verifies_per_s
     );
-    summary.push(submissions(&rt, CLIENTS));
+    let mut summary = vec![format!(
+        "machine: {:.0} fsync'd commits/s, {:.0} Ed25519 verifies/s/core, {} cores",
+        limits.fsyncs_per_s,
+        limits.verifies_per_s,
+        cores()
+    )];
+    for clients in CLIENTS {
+        println!("transaction submissions, {TRANSFERS} signed transfers, {clients} client(s):");
+        let (line, rate) = submissions(&rt, clients);
+        summary.push(line);
+        summary.push(format!(
+            "  ratios: {} of one fsync per tx, {} of one core's verifies",
+            common::ratio(rate, limits.fsyncs_per_s),
+            common::ratio(rate, limits.verifies_per_s)
+        ));
+    }
+    println!("node-built transfers, {NODE_BUILT} through /transactions/new:");
+    let (line, rate) = node_built(&rt, NODE_BUILT_CLIENTS);
+    summary.push(line);
+    summary.push(format!(
+        "  ratio to one fsync per tx: {}",
+        common::ratio(rate, limits.fsyncs_per_s)
+    ));
+    println!("GET /api/v1/status:");
+    summary.extend(status_rates(&rt));
     println!("GET /mine on dev:");
     summary.extend(mine_latency(&rt));
     println!("GET /chain of a {CHAIN_BLOCKS}-block chain:");

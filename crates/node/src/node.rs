@@ -4,9 +4,10 @@
 //! Everything CPU-heavy or blocking (signature checks, database writes, key derivation, mining) runs on
 //! blocking threads (`spawn_blocking` or the miner's own threads), never on the async workers.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 use ferrochain_core::crypto::AddressError;
 use ferrochain_core::{
@@ -169,8 +170,14 @@ struct Inner {
     peers: Peers,
     /// Whether the network is the `dev` preset (by genesis hash).
     dev: bool,
-    /// Held while a payment from a node-held key is built and submitted ([`Node::payment_lock`]).
-    payments: Mutex<()>,
+    /// Held (shared) while any payment from a node-held key is built and admitted, and exclusively by a
+    /// chain reset ([`Node::payment_lock`]).
+    payments: RwLock<()>,
+    /// The senders whose payment is being built and admitted now: one at a time per sender
+    /// ([`Node::payment_lock`]).
+    paying: Mutex<HashSet<PubkeyHash>>,
+    /// Signalled when a sender leaves `paying`.
+    paid: Condvar,
     started_ms: u64,
     /// Drawn at random on every start and sent in every handshake, so the node recognises itself behind
     /// any name or address ([`Node::nonce`]).
@@ -291,7 +298,9 @@ impl Node {
                 miner: Miner::new(threads),
                 peers,
                 dev: is_dev,
-                payments: Mutex::new(()),
+                payments: RwLock::new(()),
+                paying: Mutex::new(HashSet::new()),
+                paid: Condvar::new(),
                 config,
                 network,
                 state,
@@ -424,7 +433,38 @@ impl Node {
             .metrics
             .observe_block_validation(started.elapsed(), crate::metrics::outcome_label(&outcome));
         let outcome = outcome?;
-        if let BlockOutcome::Connected(r) = &outcome {
+        self.announce(&outcome);
+        Ok(outcome)
+    }
+
+    /// Validates and stores a batch of blocks in one store transaction ([`State::submit_blocks`]; blocking),
+    /// publishing events and bumping the tip generation as [`Node::submit_block`] does.
+    pub fn submit_blocks(&self, blocks: Vec<Block>) -> ferrochain_state::BatchOutcome {
+        let started = std::time::Instant::now();
+        let n = blocks.len().max(1) as u32;
+        let batch = self.inner.state.submit_blocks(blocks);
+        let per_block = started.elapsed() / n;
+        for (_, outcome) in &batch.outcomes {
+            let label = crate::metrics::outcome_label::<()>(&Ok(outcome.clone()));
+            self.inner
+                .metrics
+                .observe_block_validation(per_block, label);
+        }
+        if batch.error.is_some() {
+            let label = crate::metrics::outcome_label::<()>(&Err(()));
+            self.inner
+                .metrics
+                .observe_block_validation(per_block, label);
+        }
+        for (_, outcome) in &batch.outcomes {
+            self.announce(outcome);
+        }
+        batch
+    }
+
+    /// Publishes the events of a block outcome and bumps the tip generation if the tip moved.
+    fn announce(&self, outcome: &BlockOutcome) {
+        if let BlockOutcome::Connected(r) = outcome {
             self.inner.tip_generation.fetch_add(1, Ordering::AcqRel);
             if !r.disconnected.is_empty() {
                 self.publish(Event::Reorg {
@@ -441,26 +481,57 @@ impl Node {
                 }
             }
         }
-        Ok(outcome)
     }
 
-    /// Validates a transaction and adds it to the mempool (blocking), publishing an event.
+    /// Validates a transaction and adds it to the mempool (blocking), publishing an event once it is
+    /// stored.
     ///
     /// # Errors
     /// [`NodeError::State`] with the reason it was refused.
     pub fn submit_transaction(&self, tx: Transaction) -> Result<Txid, NodeError> {
-        let txid = self.inner.state.submit_transaction(tx)?;
+        let admission = self.inner.state.admit_transaction(tx)?;
+        self.finish_admission(admission)
+    }
+
+    /// Waits until an admission ([`State::admit_transaction`]) is stored (in a group commit with concurrent
+    /// ones), then publishes its event.
+    ///
+    /// # Errors
+    /// [`NodeError::State`] if the store failed.
+    pub fn finish_admission(
+        &self,
+        admission: ferrochain_state::Admission,
+    ) -> Result<Txid, NodeError> {
+        let txid = admission.wait()?;
         self.publish(Event::Transaction { txid });
         Ok(txid)
     }
 
-    /// The payment lock: held while a payment from a node-held key is built and submitted, so that concurrent
-    /// payments choose their coins one after the other.
-    pub(crate) fn payment_lock(&self) -> MutexGuard<'_, ()> {
-        self.inner
+    /// The payment lock of `sender`: held while a payment from that node-held key is built and admitted to
+    /// the mempool, so concurrent payments from one sender choose their coins one after the other (each sees
+    /// the coins the previous one spent, and its change). Payments from different senders run side by side.
+    /// The lock is released before the admission's database write is waited for, so concurrent payments
+    /// still share one group commit.
+    pub(crate) fn payment_lock(&self, sender: PubkeyHash) -> PaymentLock<'_> {
+        let all = self
+            .inner
             .payments
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .read()
+            .unwrap_or_else(|p| p.into_inner());
+        let mut paying = self.inner.paying.lock().unwrap_or_else(|p| p.into_inner());
+        while paying.contains(&sender) {
+            paying = self
+                .inner
+                .paid
+                .wait(paying)
+                .unwrap_or_else(|p| p.into_inner());
+        }
+        paying.insert(sender);
+        PaymentLock {
+            node: self,
+            sender,
+            _all: all,
+        }
     }
 
     fn keystore(&self) -> Result<MutexGuard<'_, Keystore>, NodeError> {
@@ -515,7 +586,11 @@ impl Node {
     /// # Errors
     /// [`NodeError::State`] if the store failed; the chain is then unchanged.
     pub fn reset_chain(&self) -> Result<Tip, NodeError> {
-        let _payments = self.payment_lock();
+        let _payments = self
+            .inner
+            .payments
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
         let tip = self.inner.state.reset_to_genesis()?;
         self.inner.tip_generation.fetch_add(1, Ordering::AcqRel);
         self.publish(Event::Block {
@@ -659,5 +734,26 @@ impl Node {
     /// The hash of the active block at `height`.
     pub fn hash_at(&self, height: u64) -> Option<BlockHash> {
         self.inner.state.hash_at(ferrochain_core::Height(height))
+    }
+}
+
+/// A sender's payment lock ([`Node::payment_lock`]); released when dropped.
+pub(crate) struct PaymentLock<'a> {
+    node: &'a Node,
+    sender: PubkeyHash,
+    _all: RwLockReadGuard<'a, ()>,
+}
+
+impl Drop for PaymentLock<'_> {
+    fn drop(&mut self) {
+        let mut paying = self
+            .node
+            .inner
+            .paying
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        paying.remove(&self.sender);
+        drop(paying);
+        self.node.inner.paid.notify_all();
     }
 }

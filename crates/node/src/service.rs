@@ -168,7 +168,8 @@ impl Node {
     }
 
     /// Pays `amount` to `to` from the node-held key of `from`, with `fee` and a `payload`: builds, signs and
-    /// submits the transfer as one step under the payment lock. Returns the transaction.
+    /// admits the transfer as one step under the sender's payment lock, then waits for it to be stored.
+    /// Returns the transaction.
     ///
     /// # Errors
     /// [`NodeError::Address`], [`NodeError::KeysDisabled`], [`NodeError::NotHeld`], [`NodeError::Build`]
@@ -182,9 +183,22 @@ impl Node {
         payload: Vec<u8>,
     ) -> Result<Transaction, NodeError> {
         self.blocking(move |node| {
-            let _one_payment_at_a_time = node.payment_lock();
-            let tx = node.pay_from_held(&from, to, amount, fee, payload)?;
-            node.submit_transaction(tx.clone())?;
+            let sender =
+                node.network()
+                    .parse_address(&from)
+                    .map_err(|source| NodeError::Address {
+                        address: from.clone(),
+                        source,
+                    })?;
+            // One payment per sender at a time from coin choice to admission; the store write is waited for
+            // after the lock is released, so concurrent payments share a group commit.
+            let (tx, admission) = {
+                let _one_payment_per_sender = node.payment_lock(sender);
+                let tx = node.pay_from_held(&from, to, amount, fee, payload)?;
+                let admission = node.state().admit_transaction(tx.clone())?;
+                (tx, admission)
+            };
+            node.finish_admission(admission)?;
             Ok(tx)
         })
         .await?

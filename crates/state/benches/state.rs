@@ -2,6 +2,14 @@
 //! transactions/s), and the import of a 10,000-block chain — on SQLite always, on PostgreSQL when
 //! `FERROCHAIN_TEST_POSTGRES_URL` is set. They print figures; they never fail.
 //!
+//! Also (ADR 0021):
+//! - **Group commit**: 1,000 independent signed transfers submitted by 1, 16 and 32 threads, per backend,
+//!   beside this disk's fsync'd commits per second measured in the same run (the ratio above 1 is what the
+//!   group commit buys: several admissions per fsync).
+//! - **A block's mempool update against pool size**: the pool holds 1,000, 10,000 or 50,000 records; the
+//!   time to find and take out what a block of 100 transactions confirms (and put it back, to repeat) must
+//!   not grow with the pool.
+//!
 //! Run with `cargo bench -p ferrochain-state`.
 
 use std::time::{Duration, Instant};
@@ -13,7 +21,7 @@ use ferrochain_core::tx::{OutPoint, Transaction, TxOut};
 use ferrochain_core::{Amount, Block, ChainSpec, Network, SigningKey, Target};
 use ferrochain_state::postgres::PostgresStore;
 use ferrochain_state::sqlite::SqliteStore;
-use ferrochain_state::{State, StateConfig, Store};
+use ferrochain_state::{Mempool, State, StateConfig, Store};
 
 const TRANSFERS: usize = 1_000;
 const BIG_BLOCKS: usize = 8;
@@ -160,6 +168,95 @@ fn submit_all(state: &State, blocks: &[Block]) -> Duration {
     start.elapsed()
 }
 
+/// fsync'd writes per second of the temporary directory's disk (write + `sync_all` of 512 bytes).
+fn fsyncs_per_s() -> f64 {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut file = std::fs::File::create(dir.path().join("fsync.bin")).expect("temp file");
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed() < Duration::from_secs(1) {
+        file.write_all(&[n as u8; 512]).expect("write");
+        file.sync_all().expect("fsync");
+        n += 1;
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+/// One transfer per key, each passing its genesis output to itself: independent, all valid.
+fn independent_transfers(net: &Network, keys: &[SigningKey]) -> Vec<Transaction> {
+    let chain = ChainBuilder::new(net.clone());
+    let mut used = Vec::new();
+    keys.iter()
+        .map(|k| {
+            chain
+                .transfer(
+                    k,
+                    k.public_key().pubkey_hash(),
+                    Amount::from_units(1000).expect("small"),
+                    Amount::ZERO,
+                    Vec::new(),
+                    &mut used,
+                )
+                .expect("funded")
+        })
+        .collect()
+}
+
+/// Submits `txs` from `threads` threads on a fresh state; returns accepted transactions per second.
+fn admissions(state: &State, txs: &[Transaction], threads: usize) -> f64 {
+    let start = Instant::now();
+    std::thread::scope(|scope| {
+        for chunk in txs.chunks(txs.len().div_ceil(threads)) {
+            let state = state.clone();
+            scope.spawn(move || {
+                for tx in chunk {
+                    state
+                        .submit_transaction(tx.clone())
+                        .expect("independent transfers are accepted");
+                }
+            });
+        }
+    });
+    txs.len() as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Pool sizes of the mempool-update benchmark.
+const POOL_SIZES: [usize; 3] = [1_000, 10_000, 50_000];
+
+/// A pool of `n` records (64 per author, the per-author limit) and a block that confirms 50 of them and 50
+/// transfers that are not in the pool.
+fn pool_and_block(net: &Network, keys: &[SigningKey], n: usize) -> (Mempool, Block) {
+    let chain = ChainBuilder::new(net.clone());
+    let mut pool = Mempool::new(usize::MAX / 2);
+    let genesis = net.genesis_hash();
+    let mut records = Vec::with_capacity(n);
+    for i in 0..n {
+        let mut secret = [9u8; 32];
+        secret[..8].copy_from_slice(&((i / 64) as u64).to_le_bytes());
+        let author = SigningKey::from_secret_bytes(secret);
+        let tx = Transaction::signed_record(
+            &author,
+            format!("record {i}").into_bytes(),
+            1_700_000_000_000 + i as u64,
+            &genesis,
+        );
+        let entry = pool
+            .check(&tx, chain.utxos(), chain.height(), net)
+            .expect("valid record");
+        pool.insert(entry).expect("room");
+        records.push(tx);
+    }
+    let mut txs: Vec<Transaction> = records.iter().step_by(n / 50).take(50).cloned().collect();
+    txs.extend(independent_transfers(net, &keys[..50]));
+    let mut builder = chain.clone();
+    let t = builder.tip().header.time_ms + 10_000;
+    builder
+        .mine_block(txs, keys[0].public_key().pubkey_hash(), t, &mut rand::rng())
+        .expect("valid block");
+    (pool, builder.tip().clone())
+}
+
 fn main() {
     let keys = keys();
     let net = network(&keys);
@@ -173,6 +270,50 @@ fn main() {
         .sample_size(10)
         .measurement_time(Duration::from_secs(20));
     let mut summary = Vec::new();
+    let fsyncs = fsyncs_per_s();
+    summary.push(format!("machine: {fsyncs:.0} fsync'd commits/s (temp dir)"));
+
+    // A block's mempool update against the pool's size.
+    let mut group = criterion.benchmark_group("mempool/block update");
+    group.measurement_time(Duration::from_secs(5));
+    for n in POOL_SIZES {
+        let (mut pool, block) = pool_and_block(&net, &keys, n);
+        let measure = |pool: &mut Mempool| {
+            let start = Instant::now();
+            let gone = pool.removals_for(&[&block]);
+            let entries: Vec<_> = gone.iter().filter_map(|t| pool.get(t).cloned()).collect();
+            for t in &gone {
+                pool.remove(t);
+            }
+            let took = start.elapsed();
+            pool.restore(entries);
+            took
+        };
+        group.bench_function(format!("pool of {n}"), |b| {
+            b.iter_custom(|iters| (0..iters).map(|_| measure(&mut pool)).sum())
+        });
+        let runs = 200;
+        let mean: Duration = (0..runs).map(|_| measure(&mut pool)).sum::<Duration>() / runs;
+        summary.push(format!(
+            "mempool update for a block of 100 transactions (50 confirmed from the pool), pool of {n:>6}: {:.1} µs",
+            mean.as_secs_f64() * 1e6
+        ));
+    }
+    group.finish();
+
+    let transfers = independent_transfers(&net, &keys);
+    for backend in backends() {
+        let name = backend.name;
+        for threads in [1, 16, 32] {
+            let state = State::open(net.clone(), (backend.open)(), config()).expect("opens");
+            let rate = admissions(&state, &transfers, threads);
+            summary.push(format!(
+                "{name}: {} signed transfers from {threads:>2} threads: {rate:.0} tx/s = {:.2}× this disk's fsyncs/s",
+                transfers.len(),
+                rate / fsyncs
+            ));
+        }
+    }
     for backend in backends() {
         let name = backend.name;
         let mut group = criterion.benchmark_group(format!("state/{name}"));

@@ -17,12 +17,13 @@
 //! downloads or connects it (or its descendants) again.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 
 use ferrochain_core::block::Block;
 use ferrochain_core::check::{
     BlockError, CheckedBlock, HeaderContext, OverlayView, check_block, check_header_contextual,
-    connect_block,
+    check_transaction, connect_block,
 };
 use ferrochain_core::encode::{Decode, Encode};
 use ferrochain_core::merkle::{MerkleProof, merkle_proof};
@@ -34,7 +35,7 @@ use ferrochain_core::{Amount, BlockHash, Header, Height, Network, PubkeyHash, Tx
 
 use crate::mempool::{Mempool, MempoolEntry, MempoolError};
 use crate::store::{
-    ChangeSet, ConnectRecord, HeaderRecord, HistoryRow, MempoolRecord, Store, StoreError,
+    ChangeSet, ConnectRecord, Connector, HeaderRecord, HistoryRow, MempoolRecord, Store, StoreError,
 };
 
 /// A source of the current time in ms since the Unix epoch (injected so tests control time).
@@ -187,10 +188,266 @@ pub struct Balance {
 }
 
 /// The chain state handle. Cheap to clone: clones share one state.
+///
+/// # Locks (ADR 0021)
+/// - The *state lock* (`inner`) covers the contextual checks and the in-memory update of blocks and mempool
+///   admissions. Stateless checks (proof of work, signatures) run before it is taken. A block commit holds
+///   it across its database write; a mempool admission does not: its write is queued and committed by a
+///   group commit after the lock is released ([`Admission::wait`]).
+/// - Tip, block index, active chain and mempool counters are read from a published view (`shared.view`, a
+///   read-write lock held only to copy or swap entries), updated after each commit: reads never wait for a
+///   database write.
+/// - Database reads (block bodies, transaction locations, address UTXOs and history) go through their own
+///   connections (`shared.readers`) beside the write connection.
 #[derive(Clone)]
 pub struct State {
     network: Arc<Network>,
     inner: Arc<Mutex<Inner>>,
+    shared: Arc<Shared>,
+}
+
+/// What the state shares outside its lock.
+struct Shared {
+    /// The write connection and the queue of mempool writes waiting for a group commit.
+    writer: Arc<Writer>,
+    /// Read connections.
+    readers: Readers,
+    /// The published block index and active chain (what has been committed).
+    view: RwLock<View>,
+    /// Mempool transactions (published after each change).
+    mempool_len: AtomicUsize,
+    /// Mempool bytes (published after each change).
+    mempool_bytes: AtomicUsize,
+    /// The state's clock (for [`State::next_block_context`] without the lock).
+    clock: Clock,
+}
+
+/// The committed block index and active chain, as readers see them.
+#[derive(Default)]
+struct View {
+    index: HashMap<BlockHash, HeaderRecord>,
+    active: Vec<BlockHash>,
+}
+
+impl View {
+    fn tip(&self) -> Tip {
+        let hash = self.active[self.active.len() - 1];
+        let rec = &self.index[&hash];
+        Tip {
+            hash,
+            height: rec.header.height,
+            chain_work: rec.chain_work,
+            header: rec.header,
+        }
+    }
+}
+
+/// The store's one write connection, and the mempool writes queued for it.
+struct Writer {
+    store: Mutex<Box<dyn Store>>,
+    queue: Mutex<Queue>,
+    /// Signalled after each commit of queued writes.
+    committed: Condvar,
+}
+
+/// Mempool writes waiting for a group commit, in the order they happened in memory.
+#[derive(Default)]
+struct Queue {
+    items: Vec<Queued>,
+    /// The ticket the next admission gets.
+    next_ticket: u64,
+    /// Every ticket below this one is answered: committed, or failed (`failed`).
+    done: u64,
+    /// Tickets whose write failed, with the reason.
+    failed: HashMap<u64, String>,
+    /// Whether a thread is committing queued writes now.
+    leader: bool,
+}
+
+/// One admission's writes.
+struct Queued {
+    ticket: u64,
+    add: MempoolRecord,
+    /// Transactions the admission evicted.
+    remove: Vec<Txid>,
+}
+
+/// Read connections to the store, opened on demand (none for a store that cannot be shared: reads then
+/// use the write connection).
+struct Readers {
+    connector: Option<Connector>,
+    idle: Mutex<Vec<Box<dyn Store>>>,
+}
+
+/// Most idle read connections kept open.
+const MAX_IDLE_READERS: usize = 8;
+
+/// Locks a mutex; a poisoned one is still consistent (in-memory updates follow a successful commit and do
+/// not fail half-way).
+fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Queued writes taken for one commit.
+struct Taken {
+    /// Their net effect.
+    changes: ChangeSet,
+    /// The items themselves (put back if the commit fails before memory is rolled back).
+    items: Vec<Queued>,
+    /// The end of the tickets they answer.
+    upto: u64,
+}
+
+impl Queue {
+    /// Takes every queued write with the change set that brings the store's mempool to what memory held
+    /// when the last one was queued (for each transaction only its last state counts).
+    fn take(&mut self) -> Option<Taken> {
+        let last_ticket = self.items.last()?.ticket;
+        let items = std::mem::take(&mut self.items);
+        let mut last: HashMap<Txid, Option<&MempoolRecord>> = HashMap::new();
+        let mut order = Vec::new();
+        for item in &items {
+            for txid in &item.remove {
+                if last.insert(*txid, None).is_none() {
+                    order.push(*txid);
+                }
+            }
+            if last.insert(item.add.txid, Some(&item.add)).is_none() {
+                order.push(item.add.txid);
+            }
+        }
+        let mut changes = ChangeSet::default();
+        for txid in order {
+            match last.remove(&txid).flatten() {
+                Some(record) => changes.mempool_add.push(record.clone()),
+                None => changes.mempool_remove.push(txid),
+            }
+        }
+        Some(Taken {
+            changes,
+            items,
+            upto: last_ticket + 1,
+        })
+    }
+}
+
+impl Writer {
+    fn store(&self) -> MutexGuard<'_, Box<dyn Store>> {
+        lock(&self.store)
+    }
+
+    /// Commits `sets` in one transaction, after (and in the same transaction as) every queued mempool write,
+    /// so the store sees them in the order memory did. On failure the queued writes stay queued.
+    fn commit_after_queue(&self, sets: &[ChangeSet]) -> Result<(), StoreError> {
+        let mut store = self.store();
+        let Some(taken) = lock(&self.queue).take() else {
+            return store.commit_all(sets);
+        };
+        let mut all = Vec::with_capacity(sets.len() + 1);
+        all.push(taken.changes);
+        all.extend_from_slice(sets);
+        let result = store.commit_all(&all);
+        drop(store);
+        let mut q = lock(&self.queue);
+        match &result {
+            Ok(()) => q.done = q.done.max(taken.upto),
+            Err(_) => {
+                // Put them back first in line: the next group commit retries them.
+                let rest = std::mem::replace(&mut q.items, taken.items);
+                q.items.extend(rest);
+            }
+        }
+        drop(q);
+        self.committed.notify_all();
+        result
+    }
+
+    /// Commits the queued mempool writes as the group-commit leader. Returns the transactions whose write
+    /// failed (to be taken out of memory).
+    fn lead(&self) -> Vec<Txid> {
+        let mut store = self.store();
+        let taken = lock(&self.queue).take();
+        let result = taken.as_ref().map(|t| store.commit(&t.changes));
+        drop(store);
+        let mut q = lock(&self.queue);
+        q.leader = false;
+        let mut failed = Vec::new();
+        if let (Some(taken), Some(result)) = (taken, result) {
+            if let Err(e) = result {
+                let message = e.to_string();
+                for item in taken.items {
+                    q.failed.insert(item.ticket, message.clone());
+                    failed.push(item.add.txid);
+                }
+            }
+            q.done = q.done.max(taken.upto);
+        }
+        drop(q);
+        self.committed.notify_all();
+        failed
+    }
+}
+
+/// A mempool admission whose database write may still be pending. [`Admission::wait`] returns once it is
+/// committed (durability as before: an accepted transaction survives a crash).
+#[must_use = "the transaction is not durable until `wait` returns"]
+pub struct Admission {
+    txid: Txid,
+    ticket: u64,
+    state: State,
+}
+
+impl std::fmt::Debug for Admission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Admission")
+            .field("txid", &self.txid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Admission {
+    /// The admitted transaction's id.
+    pub fn txid(&self) -> Txid {
+        self.txid
+    }
+
+    /// Waits until the admission is committed to the store (taking part in, or leading, a group commit).
+    ///
+    /// # Errors
+    /// [`StateError::Store`] if the write failed; the transaction (and what spent its outputs meanwhile) is
+    /// then taken out of the mempool again.
+    pub fn wait(self) -> Result<Txid, StateError> {
+        let writer = &self.state.shared.writer;
+        let mut q = lock(&writer.queue);
+        loop {
+            if let Some(message) = q.failed.remove(&self.ticket) {
+                return Err(StateError::Store(StoreError::Database(message)));
+            }
+            if q.done > self.ticket {
+                return Ok(self.txid);
+            }
+            if q.leader {
+                q = writer.committed.wait(q).unwrap_or_else(|p| p.into_inner());
+                continue;
+            }
+            q.leader = true;
+            drop(q);
+            let failed = writer.lead();
+            if !failed.is_empty() {
+                self.state.roll_back(&failed);
+            }
+            q = lock(&writer.queue);
+        }
+    }
+}
+
+/// What a batch of blocks ([`State::submit_blocks`]) did.
+#[derive(Debug, Default)]
+pub struct BatchOutcome {
+    /// Each block accepted, in order, with its outcome (all committed together).
+    pub outcomes: Vec<(BlockHash, BlockOutcome)>,
+    /// The error that stopped the batch (the blocks before it were still committed), if any.
+    pub error: Option<(BlockHash, StateError)>,
 }
 
 impl std::fmt::Debug for State {
@@ -202,7 +459,7 @@ impl std::fmt::Debug for State {
 }
 
 struct Inner {
-    store: Box<dyn Store>,
+    store: StoreHandle,
     config: StateConfig,
     index: HashMap<BlockHash, HeaderRecord>,
     active: Vec<BlockHash>,
@@ -211,6 +468,56 @@ struct Inner {
     orphans: HashMap<BlockHash, CheckedBlock>,
     orphan_order: VecDeque<BlockHash>,
     next_seq: u64,
+}
+
+/// The write connection as block processing uses it: commits go after the queued mempool writes, or into
+/// the batch being built ([`State::submit_blocks`]), whose bodies and undo data reads then see.
+struct StoreHandle {
+    writer: Arc<Writer>,
+    /// Change sets of the batch being built, committed together at its end.
+    batch: Option<Vec<ChangeSet>>,
+    /// Block-index entries written since the view was last published.
+    touched: Vec<BlockHash>,
+}
+
+impl StoreHandle {
+    fn commit(&mut self, cs: &ChangeSet) -> Result<(), StoreError> {
+        if let Some(batch) = &mut self.batch {
+            batch.push(cs.clone());
+        } else {
+            self.writer.commit_after_queue(std::slice::from_ref(cs))?;
+        }
+        self.touched.extend(cs.headers.iter().map(|h| h.hash));
+        Ok(())
+    }
+
+    fn undo(&mut self, hash: &BlockHash) -> Result<Option<BlockChanges>, StoreError> {
+        if let Some(batch) = &self.batch {
+            let found = batch
+                .iter()
+                .rev()
+                .flat_map(|cs| cs.connect.iter().rev())
+                .find(|c| c.changes.block_hash == *hash);
+            if let Some(c) = found {
+                return Ok(Some(c.changes.clone()));
+            }
+        }
+        self.writer.store().undo(hash)
+    }
+
+    fn block(&mut self, hash: &BlockHash) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Some(batch) = &self.batch {
+            let found = batch
+                .iter()
+                .rev()
+                .flat_map(|cs| cs.bodies.iter())
+                .find(|(h, _)| h == hash);
+            if let Some((_, bytes)) = found {
+                return Ok(Some(bytes.clone()));
+            }
+        }
+        self.writer.store().block(hash)
+    }
 }
 
 /// The transaction-index and address-history rows of a connected block.
@@ -315,57 +622,36 @@ impl State {
         if store.headers()?.is_empty() {
             store.commit(&genesis_changeset(&network))?;
         }
-        let headers = store.headers()?;
-        let next_seq = headers.iter().map(|h| h.seq + 1).max().unwrap_or(1);
-        let index: HashMap<BlockHash, HeaderRecord> =
-            headers.into_iter().map(|h| (h.hash, h)).collect();
-        let active = store.active_chain()?;
-        if active.first() != Some(&network.genesis_hash()) {
-            return Err(StateError::Inconsistent(
-                "the active chain does not start at this network's genesis".into(),
-            ));
-        }
-        if store.tip()? != active.last().copied() {
-            return Err(StateError::Inconsistent(
-                "the stored tip is not the last block of the active chain".into(),
-            ));
-        }
-        let utxos = MemoryUtxoSet::from_parts(store.utxos()?, store.txids()?);
-        let stored_pool = store.mempool()?;
-        let mut inner = Inner {
-            store,
-            mempool: Mempool::new(config.mempool_max_bytes),
-            config,
-            index,
-            active,
-            utxos,
-            orphans: HashMap::new(),
-            orphan_order: VecDeque::new(),
-            next_seq,
+        let connector = store.connector();
+        let writer = Arc::new(Writer {
+            store: Mutex::new(store),
+            queue: Mutex::new(Queue::default()),
+            committed: Condvar::new(),
+        });
+        let handle = StoreHandle {
+            writer: writer.clone(),
+            batch: None,
+            touched: Vec::new(),
         };
-        // Re-admit the persisted mempool in arrival order; drop what no longer fits the chain.
-        let mut dropped = Vec::new();
-        for rec in stored_pool {
-            let ok = Transaction::from_bytes(&rec.bytes).ok().and_then(|tx| {
-                let tip = inner.tip_height();
-                let mut entry = inner.mempool.check(&tx, &inner.utxos, tip, &network).ok()?;
-                entry.seq = rec.seq;
-                inner.mempool.insert(entry).ok()
-            });
-            if ok.is_none() {
-                dropped.push(rec.txid);
-            }
-        }
-        if !dropped.is_empty() {
-            inner.store.commit(&ChangeSet {
-                mempool_remove: dropped,
-                ..ChangeSet::default()
-            })?;
-        }
-        Ok(State {
+        let inner = Inner::load(&network, handle, config)?;
+        let shared = Shared {
+            writer,
+            readers: Readers {
+                connector,
+                idle: Mutex::new(Vec::new()),
+            },
+            view: RwLock::new(View::default()),
+            mempool_len: AtomicUsize::new(0),
+            mempool_bytes: AtomicUsize::new(0),
+            clock: inner.config.clock.clone(),
+        };
+        let state = State {
             network: Arc::new(network),
             inner: Arc::new(Mutex::new(inner)),
-        })
+            shared: Arc::new(shared),
+        };
+        state.publish_all(&mut state.lock());
+        Ok(state)
     }
 
     /// Throws the whole chain away and starts again from the genesis block: every other block (active or
@@ -383,7 +669,9 @@ impl State {
         let network = &self.network;
         let fresh = genesis_changeset(network);
         let mut inner = self.lock();
-        inner.store.reset(&fresh)?;
+        // Queued mempool writes go first, so none lands after the reset.
+        self.shared.writer.commit_after_queue(&[])?;
+        self.shared.writer.store().reset(&fresh)?;
         let changes = network.genesis_changes();
         inner.index = fresh.headers.iter().map(|h| (h.hash, *h)).collect();
         inner.active = vec![network.genesis_hash()];
@@ -392,15 +680,121 @@ impl State {
         inner.orphans.clear();
         inner.orphan_order.clear();
         inner.next_seq = 1;
+        self.publish_all(&mut inner);
         Ok(inner.tip())
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock cannot leave the state half-updated (in-memory updates follow a
         // successful commit and cannot fail), so a poisoned lock is still consistent.
-        self.inner
-            .lock()
+        lock(&self.inner)
+    }
+
+    fn view(&self) -> std::sync::RwLockReadGuard<'_, View> {
+        self.shared
+            .view
+            .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Publishes what changed since the last publication (under the state lock, after the commit): the
+    /// block-index entries written, the active chain from the fork point, and the mempool counters.
+    fn publish(&self, inner: &mut Inner) {
+        let touched = std::mem::take(&mut inner.store.touched);
+        {
+            let mut view = self
+                .shared
+                .view
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            for hash in touched {
+                match inner.index.get(&hash) {
+                    Some(rec) => view.index.insert(hash, *rec),
+                    None => view.index.remove(&hash),
+                };
+            }
+            // The common prefix of the published and the new active chain (a reorg is short).
+            let mut keep = view.active.len().min(inner.active.len());
+            while keep > 0 && view.active[keep - 1] != inner.active[keep - 1] {
+                keep -= 1;
+            }
+            view.active.truncate(keep);
+            view.active.extend_from_slice(&inner.active[keep..]);
+        }
+        self.publish_pool(inner);
+    }
+
+    /// Publishes everything again (after opening, a reset or a reload).
+    fn publish_all(&self, inner: &mut Inner) {
+        inner.store.touched.clear();
+        {
+            let mut view = self
+                .shared
+                .view
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            view.index = inner.index.clone();
+            view.active = inner.active.clone();
+        }
+        self.publish_pool(inner);
+    }
+
+    fn publish_pool(&self, inner: &Inner) {
+        self.shared
+            .mempool_len
+            .store(inner.mempool.len(), AtomicOrdering::Release);
+        self.shared
+            .mempool_bytes
+            .store(inner.mempool.bytes(), AtomicOrdering::Release);
+    }
+
+    /// Runs `f` on a read connection (the write connection if the store has no other).
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&mut dyn Store) -> Result<T, StoreError>,
+    ) -> Result<T, StateError> {
+        let readers = &self.shared.readers;
+        let Some(connector) = &readers.connector else {
+            return Ok(f(&mut **self.shared.writer.store())?);
+        };
+        let idle = lock(&readers.idle).pop();
+        let mut conn = match idle {
+            Some(conn) => conn,
+            None => connector()?,
+        };
+        let result = f(&mut *conn);
+        if result.is_ok() {
+            let mut idle = lock(&readers.idle);
+            if idle.len() < MAX_IDLE_READERS {
+                idle.push(conn);
+            }
+        }
+        Ok(result?)
+    }
+
+    /// Takes transactions whose write failed out of the mempool again, with what spends their outputs;
+    /// queued writes of those are answered with the failure too.
+    fn roll_back(&self, failed: &[Txid]) {
+        let mut inner = self.lock();
+        let mut removed = HashSet::new();
+        for txid in failed {
+            removed.extend(inner.mempool.remove_with_descendants(txid));
+        }
+        let mut q = lock(&self.shared.writer.queue);
+        let items = std::mem::take(&mut q.items);
+        for item in items {
+            if removed.contains(&item.add.txid) {
+                q.failed.insert(
+                    item.ticket,
+                    "an unconfirmed parent of this transaction could not be stored".into(),
+                );
+            } else {
+                q.items.push(item);
+            }
+        }
+        drop(q);
+        self.shared.writer.committed.notify_all();
+        self.publish_pool(&inner);
     }
 
     /// The network.
@@ -408,28 +802,27 @@ impl State {
         &self.network
     }
 
-    /// The active tip.
+    /// The active tip (from the published view: never waits for a write).
     pub fn tip(&self) -> Tip {
-        self.lock().tip()
+        self.view().tip()
     }
 
     /// The hash of the active block at `height`.
     pub fn hash_at(&self, height: Height) -> Option<BlockHash> {
-        self.lock().active.get(height.0 as usize).copied()
+        self.view().active.get(height.0 as usize).copied()
     }
 
     /// A block-index entry (any known block, active or not).
     pub fn header(&self, hash: &BlockHash) -> Option<HeaderRecord> {
-        self.lock().index.get(hash).copied()
+        self.view().index.get(hash).copied()
     }
 
     /// Whether `hash` is in the active chain.
     pub fn is_active(&self, hash: &BlockHash) -> bool {
-        let inner = self.lock();
-        inner
-            .index
+        let view = self.view();
+        view.index
             .get(hash)
-            .is_some_and(|r| inner.active.get(r.header.height.0 as usize) == Some(hash))
+            .is_some_and(|r| view.active.get(r.header.height.0 as usize) == Some(hash))
     }
 
     /// A stored block by hash.
@@ -437,7 +830,7 @@ impl State {
     /// # Errors
     /// [`StateError::Store`], or [`StateError::Inconsistent`] for an undecodable body.
     pub fn block(&self, hash: &BlockHash) -> Result<Option<Block>, StateError> {
-        self.lock().block(hash)
+        decode_block(hash, self.read(|s| s.block(hash))?)
     }
 
     /// The active block at `height`.
@@ -445,9 +838,8 @@ impl State {
     /// # Errors
     /// As [`State::block`].
     pub fn block_at(&self, height: Height) -> Result<Option<Block>, StateError> {
-        let mut inner = self.lock();
-        match inner.active.get(height.0 as usize).copied() {
-            Some(hash) => inner.block(&hash),
+        match self.hash_at(height) {
+            Some(hash) => self.block(&hash),
             None => Ok(None),
         }
     }
@@ -457,17 +849,16 @@ impl State {
     /// # Errors
     /// [`StateError::Store`].
     pub fn transaction(&self, txid: &Txid) -> Result<Option<TxInfo>, StateError> {
-        let mut inner = self.lock();
-        if let Some(e) = inner.mempool.get(txid) {
+        if let Some(e) = self.lock().mempool.get(txid) {
             return Ok(Some(TxInfo {
                 tx: e.tx.clone(),
                 status: TxStatus::Pending { fee: e.fee },
             }));
         }
-        let Some(loc) = inner.store.tx_location(txid)? else {
+        let Some(loc) = self.read(|s| s.tx_location(txid))? else {
             return Ok(None);
         };
-        let block = inner.block(&loc.block)?.ok_or_else(|| {
+        let block = self.block(&loc.block)?.ok_or_else(|| {
             StateError::Inconsistent(format!("block {} is indexed but not stored", loc.block))
         })?;
         let tx = block
@@ -479,7 +870,7 @@ impl State {
                     "transaction {txid} is indexed at a wrong position"
                 ))
             })?;
-        let confirmations = inner.tip_height().0.saturating_sub(loc.height.0) + 1;
+        let confirmations = self.tip().height.0.saturating_sub(loc.height.0) + 1;
         Ok(Some(TxInfo {
             tx,
             status: TxStatus::Confirmed {
@@ -496,11 +887,10 @@ impl State {
     /// # Errors
     /// [`StateError::Store`].
     pub fn merkle_proof(&self, txid: &Txid) -> Result<Option<(Header, MerkleProof)>, StateError> {
-        let mut inner = self.lock();
-        let Some(loc) = inner.store.tx_location(txid)? else {
+        let Some(loc) = self.read(|s| s.tx_location(txid))? else {
             return Ok(None);
         };
-        let Some(block) = inner.block(&loc.block)? else {
+        let Some(block) = self.block(&loc.block)? else {
             return Ok(None);
         };
         Ok(merkle_proof(&block.txids(), loc.index as usize).map(|p| (block.header, p)))
@@ -508,14 +898,15 @@ impl State {
 
     /// An address's confirmed and pending balance.
     ///
+    /// Read under the state lock (so no block commit runs between the confirmed and the pending half), but
+    /// through a read connection.
+    ///
     /// # Errors
     /// [`StateError::Store`].
     pub fn balance(&self, address: &PubkeyHash) -> Result<Balance, StateError> {
-        let mut inner = self.lock();
+        let inner = self.lock();
         let confirmed = Amount::checked_sum(
-            inner
-                .store
-                .address_utxos(address)?
+            self.read(|s| s.address_utxos(address))?
                 .iter()
                 .map(|(_, e)| e.output.amount),
         )
@@ -537,11 +928,13 @@ impl State {
         &self,
         address: &PubkeyHash,
     ) -> Result<Vec<(OutPoint, UtxoEntry)>, StateError> {
-        Ok(self.lock().store.address_utxos(address)?)
+        self.read(|s| s.address_utxos(address))
     }
 
     /// Outputs of `address` that a new transaction may spend now: confirmed ones not spent by the mempool
     /// (and matured), plus unconfirmed change from the mempool.
+    ///
+    /// Read under the state lock, so the confirmed outputs and the mempool are of one moment.
     ///
     /// # Errors
     /// [`StateError::Store`].
@@ -549,35 +942,26 @@ impl State {
         &self,
         address: &PubkeyHash,
     ) -> Result<Vec<(OutPoint, UtxoEntry)>, StateError> {
-        let mut inner = self.lock();
+        let inner = self.lock();
         let next = inner.tip_height().0 + 1;
         let maturity = self.network.spec().coinbase_maturity;
-        let mut out: Vec<(OutPoint, UtxoEntry)> = inner
-            .store
-            .address_utxos(address)?
+        let mut out: Vec<(OutPoint, UtxoEntry)> = self
+            .read(|s| s.address_utxos(address))?
             .into_iter()
             .filter(|(op, e)| {
                 inner.mempool.spender(op).is_none()
                     && (!e.is_coinbase || e.height.0 + maturity <= next)
             })
             .collect();
-        for e in inner.mempool.ordered() {
-            for (vout, o) in e.tx.outputs.iter().enumerate() {
-                let op = OutPoint {
-                    txid: e.txid,
-                    vout: vout as u32,
-                };
-                if o.address == *address && inner.mempool.spender(&op).is_none() {
-                    out.push((
-                        op,
-                        UtxoEntry {
-                            output: *o,
-                            height: Height(next),
-                            is_coinbase: false,
-                        },
-                    ));
-                }
-            }
+        for (op, o) in inner.mempool.unspent_outputs_to(address) {
+            out.push((
+                op,
+                UtxoEntry {
+                    output: o,
+                    height: Height(next),
+                    is_coinbase: false,
+                },
+            ));
         }
         Ok(out)
     }
@@ -592,7 +976,7 @@ impl State {
         offset: u64,
         limit: u64,
     ) -> Result<Vec<HistoryRow>, StateError> {
-        Ok(self.lock().store.address_history(address, offset, limit)?)
+        self.read(|s| s.address_history(address, offset, limit))
     }
 
     /// Every unspent output of the active chain.
@@ -605,10 +989,13 @@ impl State {
         self.lock().mempool.ordered().into_iter().cloned().collect()
     }
 
-    /// The number of mempool transactions and their encoded size in bytes (cheap: nothing is copied).
+    /// The number of mempool transactions and their encoded size in bytes (from published counters: never
+    /// waits).
     pub fn mempool_size(&self) -> (usize, usize) {
-        let inner = self.lock();
-        (inner.mempool.len(), inner.mempool.bytes())
+        (
+            self.shared.mempool_len.load(AtomicOrdering::Acquire),
+            self.shared.mempool_bytes.load(AtomicOrdering::Acquire),
+        )
     }
 
     /// The first `max` mempool transactions in block order, for a block template.
@@ -617,41 +1004,62 @@ impl State {
     }
 
     /// The context a new block on the tip is checked in (parent, height, required bits, median time past,
-    /// now), for miners building templates.
+    /// now), for miners building templates. From the published view: never waits for a write.
     ///
     /// # Errors
     /// [`StateError::Inconsistent`] if the tip's bits are malformed.
     pub fn next_block_context(&self) -> Result<HeaderContext, StateError> {
-        let inner = self.lock();
-        let tip = inner.tip().hash;
-        inner
-            .header_context(&self.network, &tip)
+        let view = self.view();
+        let tip = view.tip().hash;
+        let now = (self.shared.clock)();
+        header_context(&view.index, &view.active, now, &self.network, &tip)
             .map_err(|e| StateError::Inconsistent(e.to_string()))
     }
 
-    /// Validates a transaction against the active chain and the mempool and adds it to the mempool.
+    /// Validates a transaction against the active chain and the mempool and adds it to the mempool; returns
+    /// once it is stored ([`State::admit_transaction`], then [`Admission::wait`]).
     ///
     /// # Errors
     /// [`StateError::Mempool`] with the reason, or [`StateError::Store`].
     pub fn submit_transaction(&self, tx: Transaction) -> Result<Txid, StateError> {
+        self.admit_transaction(tx)?.wait()
+    }
+
+    /// Validates a transaction and adds it to the in-memory mempool, queueing its database write for the
+    /// next group commit. The stateless checks (signatures) run before the state lock is taken; under it run
+    /// only the contextual checks and the in-memory insert. Other callers see the transaction (its outputs
+    /// are spendable, its inputs taken) as soon as this returns; call [`Admission::wait`] before telling
+    /// anyone it was accepted.
+    ///
+    /// # Errors
+    /// [`StateError::Mempool`] with the reason.
+    pub fn admit_transaction(&self, tx: Transaction) -> Result<Admission, StateError> {
+        check_transaction(&tx, &self.network).map_err(MempoolError::from)?;
         let mut inner = self.lock();
         let tip = inner.tip_height();
-        let entry = inner.mempool.check(&tx, &inner.utxos, tip, &self.network)?;
+        let entry = inner
+            .mempool
+            .check_contextual(&tx, &inner.utxos, tip, &self.network)?;
         let txid = entry.txid;
         let record = mempool_record(&entry);
         let evicted = inner.mempool.insert_evicting(entry)?;
-        let cs = ChangeSet {
-            mempool_add: vec![record],
-            mempool_remove: evicted.iter().map(|e| e.txid).collect(),
-            ..ChangeSet::default()
+        let ticket = {
+            let mut q = lock(&self.shared.writer.queue);
+            let ticket = q.next_ticket;
+            q.next_ticket += 1;
+            q.items.push(Queued {
+                ticket,
+                add: record,
+                remove: evicted.iter().map(|e| e.txid).collect(),
+            });
+            ticket
         };
-        if let Err(e) = inner.store.commit(&cs) {
-            // Not stored: take the newcomer out and put the evicted back, as before the call.
-            inner.mempool.remove(&txid);
-            inner.mempool.restore(evicted);
-            return Err(e.into());
-        }
-        Ok(txid)
+        self.publish_pool(&inner);
+        Ok(Admission {
+            txid,
+            ticket,
+            state: self.clone(),
+        })
     }
 
     /// Validates a block fully and stores it; switches the active chain when the block's chain has more work
@@ -664,8 +1072,8 @@ impl State {
     pub fn submit_block(&self, block: Block) -> Result<BlockOutcome, StateError> {
         let hash = block.hash();
         {
-            let inner = self.lock();
-            if let Some(rec) = inner.index.get(&hash) {
+            let view = self.view();
+            if let Some(rec) = view.index.get(&hash) {
                 if rec.invalid {
                     return Err(StateError::KnownInvalid(hash));
                 }
@@ -678,33 +1086,72 @@ impl State {
         let checked = check_block(block, &self.network, &mut rand::rng())
             .map_err(|error| invalid(hash, error))?;
         let mut inner = self.lock();
-        let outcome = inner.accept(&self.network, checked)?;
-        // Blocks that were waiting for this one can now follow.
-        let mut merged = outcome.clone();
-        let mut parents = vec![hash];
-        while let Some(parent) = parents.pop() {
-            let children: Vec<BlockHash> = inner
-                .orphans
-                .iter()
-                .filter(|(_, b)| b.header().prev_hash == parent)
-                .map(|(h, _)| *h)
-                .collect();
-            for child in children {
-                let Some(block) = inner.orphans.remove(&child) else {
-                    continue;
-                };
-                inner.orphan_order.retain(|h| *h != child);
-                if let Ok(BlockOutcome::Connected(r)) = inner.accept(&self.network, block) {
-                    if let BlockOutcome::Connected(m) = &mut merged {
-                        m.connected.extend(r.connected);
-                    } else {
-                        merged = BlockOutcome::Connected(r);
-                    }
+        let outcome = inner.accept_with_orphans(&self.network, checked);
+        self.publish(&mut inner);
+        outcome
+    }
+
+    /// Validates and stores a batch of blocks (a sync or resolve), in order, committing them **together in
+    /// one store transaction**: a crash inside the batch leaves the state of the previous batch. The
+    /// stateless checks of every block run before the state lock is taken. Stops at the first block that
+    /// fails (or whose parent is unknown); the blocks before it are committed.
+    ///
+    /// If the final commit fails, nothing of the batch is stored: the in-memory state is loaded again from
+    /// the store and the store error is returned for the first block.
+    pub fn submit_blocks(&self, blocks: Vec<Block>) -> BatchOutcome {
+        let mut out = BatchOutcome::default();
+        let mut checked = Vec::with_capacity(blocks.len());
+        for block in blocks {
+            let hash = block.hash();
+            match check_block(block, &self.network, &mut rand::rng()) {
+                Ok(c) => checked.push(c),
+                Err(error) => {
+                    out.error = Some((hash, invalid(hash, error)));
+                    break;
                 }
-                parents.push(child);
             }
         }
-        Ok(merged)
+        let first = checked.first().map(|c| c.hash());
+        let mut inner = self.lock();
+        inner.store.batch = Some(Vec::new());
+        for block in checked {
+            let hash = block.hash();
+            match inner.accept_with_orphans(&self.network, block) {
+                Ok(outcome @ BlockOutcome::Orphan { .. }) => {
+                    out.outcomes.push((hash, outcome));
+                    break;
+                }
+                Ok(outcome) => out.outcomes.push((hash, outcome)),
+                Err(e) => {
+                    out.error = Some((hash, e));
+                    break;
+                }
+            }
+        }
+        let batch = inner.store.batch.take().unwrap_or_default();
+        if let Err(e) = self.shared.writer.commit_after_queue(&batch) {
+            // Memory ran ahead of the store: load it again from what is stored (the previous batch).
+            let handle = StoreHandle {
+                writer: self.shared.writer.clone(),
+                batch: None,
+                touched: Vec::new(),
+            };
+            let config = inner.config.clone();
+            match Inner::load(&self.network, handle, config) {
+                Ok(fresh) => *inner = fresh,
+                Err(reload) => {
+                    out.error = Some((first.unwrap_or(BlockHash::ZERO), reload));
+                    out.outcomes.clear();
+                    return out;
+                }
+            }
+            self.publish_all(&mut inner);
+            out.outcomes.clear();
+            out.error = Some((first.unwrap_or(BlockHash::ZERO), e.into()));
+            return out;
+        }
+        self.publish(&mut inner);
+        out
     }
 }
 
@@ -715,14 +1162,83 @@ fn invalid(hash: BlockHash, error: BlockError) -> StateError {
     }
 }
 
-/// Reads and decodes a stored block.
-fn load_block(store: &mut dyn Store, hash: &BlockHash) -> Result<Option<Block>, StateError> {
-    match store.block(hash)? {
+fn decode_block(hash: &BlockHash, bytes: Option<Vec<u8>>) -> Result<Option<Block>, StateError> {
+    match bytes {
         Some(bytes) => Block::from_bytes(&bytes).map(Some).map_err(|e| {
             StateError::Inconsistent(format!("stored block {hash} does not decode: {e}"))
         }),
         None => Ok(None),
     }
+}
+
+/// Reads and decodes a stored block.
+fn load_block(store: &mut StoreHandle, hash: &BlockHash) -> Result<Option<Block>, StateError> {
+    decode_block(hash, store.block(hash)?)
+}
+
+/// The ancestor of `hash` at `height` (walking parent links; fast once on the active chain).
+fn ancestor(
+    index: &HashMap<BlockHash, HeaderRecord>,
+    active: &[BlockHash],
+    hash: &BlockHash,
+    height: Height,
+) -> Option<BlockHash> {
+    let is_active = |h: &BlockHash| {
+        index
+            .get(h)
+            .is_some_and(|r| active.get(r.header.height.0 as usize) == Some(h))
+    };
+    let mut cur = *hash;
+    loop {
+        let rec = index.get(&cur)?;
+        if rec.header.height == height {
+            return Some(cur);
+        }
+        if rec.header.height < height {
+            return None;
+        }
+        if is_active(&cur) {
+            return active.get(height.0 as usize).copied();
+        }
+        cur = rec.header.prev_hash;
+    }
+}
+
+/// The context a child of `parent` is checked in, from a block index and active chain.
+fn header_context(
+    index: &HashMap<BlockHash, HeaderRecord>,
+    active: &[BlockHash],
+    now_ms: u64,
+    network: &Network,
+    parent: &BlockHash,
+) -> Result<HeaderContext, BitsError> {
+    let rec = &index[parent];
+    let height = Height(rec.header.height.0 + 1);
+    let spec = network.spec();
+    let window = spec.retarget_window_start(height).and_then(|start| {
+        let start_hash = ancestor(index, active, parent, start)?;
+        Some((index[&start_hash].header.time_ms, rec.header.time_ms))
+    });
+    let expected_bits = spec.expected_bits(height, rec.header.bits, window)?;
+    let mut times = Vec::with_capacity(11);
+    let mut cur = Some(*parent);
+    while let (Some(h), true) = (cur, times.len() < 11) {
+        let r = &index[&h];
+        times.push(r.header.time_ms);
+        cur = if r.header.height.0 == 0 {
+            None
+        } else {
+            Some(r.header.prev_hash)
+        };
+    }
+    times.reverse();
+    Ok(HeaderContext {
+        parent_hash: *parent,
+        height,
+        expected_bits,
+        median_time_past: median_time_past(&times),
+        now_ms,
+    })
 }
 
 impl Inner {
@@ -741,8 +1257,100 @@ impl Inner {
         Height(self.active.len() as u64 - 1)
     }
 
-    fn block(&mut self, hash: &BlockHash) -> Result<Option<Block>, StateError> {
-        load_block(&mut *self.store, hash)
+    /// Loads the block index, active chain, UTXO set and mempool from the store (at open, and after a
+    /// failed batch commit). Mempool transactions that are no longer valid are dropped.
+    fn load(
+        network: &Network,
+        store: StoreHandle,
+        config: StateConfig,
+    ) -> Result<Inner, StateError> {
+        let writer = store.writer.clone();
+        let mut db = writer.store();
+        let headers = db.headers()?;
+        let next_seq = headers.iter().map(|h| h.seq + 1).max().unwrap_or(1);
+        let index: HashMap<BlockHash, HeaderRecord> =
+            headers.into_iter().map(|h| (h.hash, h)).collect();
+        let active = db.active_chain()?;
+        if active.first() != Some(&network.genesis_hash()) {
+            return Err(StateError::Inconsistent(
+                "the active chain does not start at this network's genesis".into(),
+            ));
+        }
+        if db.tip()? != active.last().copied() {
+            return Err(StateError::Inconsistent(
+                "the stored tip is not the last block of the active chain".into(),
+            ));
+        }
+        let utxos = MemoryUtxoSet::from_parts(db.utxos()?, db.txids()?);
+        let stored_pool = db.mempool()?;
+        let mut inner = Inner {
+            store,
+            mempool: Mempool::new(config.mempool_max_bytes),
+            config,
+            index,
+            active,
+            utxos,
+            orphans: HashMap::new(),
+            orphan_order: VecDeque::new(),
+            next_seq,
+        };
+        // Re-admit the persisted mempool in arrival order; drop what no longer fits the chain.
+        let mut dropped = Vec::new();
+        for rec in stored_pool {
+            let ok = Transaction::from_bytes(&rec.bytes).ok().and_then(|tx| {
+                let tip = inner.tip_height();
+                let mut entry = inner.mempool.check(&tx, &inner.utxos, tip, network).ok()?;
+                entry.seq = rec.seq;
+                inner.mempool.insert(entry).ok()
+            });
+            if ok.is_none() {
+                dropped.push(rec.txid);
+            }
+        }
+        if !dropped.is_empty() {
+            db.commit(&ChangeSet {
+                mempool_remove: dropped,
+                ..ChangeSet::default()
+            })?;
+        }
+        drop(db);
+        Ok(inner)
+    }
+
+    /// Accepts a block, then the held orphans that were waiting for it (and for them, transitively).
+    fn accept_with_orphans(
+        &mut self,
+        network: &Network,
+        checked: CheckedBlock,
+    ) -> Result<BlockOutcome, StateError> {
+        let hash = checked.hash();
+        let outcome = self.accept(network, checked)?;
+        // Blocks that were waiting for this one can now follow.
+        let mut merged = outcome.clone();
+        let mut parents = vec![hash];
+        while let Some(parent) = parents.pop() {
+            let children: Vec<BlockHash> = self
+                .orphans
+                .iter()
+                .filter(|(_, b)| b.header().prev_hash == parent)
+                .map(|(h, _)| *h)
+                .collect();
+            for child in children {
+                let Some(block) = self.orphans.remove(&child) else {
+                    continue;
+                };
+                self.orphan_order.retain(|h| *h != child);
+                if let Ok(BlockOutcome::Connected(r)) = self.accept(network, block) {
+                    if let BlockOutcome::Connected(m) = &mut merged {
+                        m.connected.extend(r.connected);
+                    } else {
+                        merged = BlockOutcome::Connected(r);
+                    }
+                }
+                parents.push(child);
+            }
+        }
+        Ok(merged)
     }
 
     fn is_active(&self, hash: &BlockHash) -> bool {
@@ -751,57 +1359,19 @@ impl Inner {
             .is_some_and(|r| self.active.get(r.header.height.0 as usize) == Some(hash))
     }
 
-    /// The ancestor of `hash` at `height` (walking parent links; fast once on the active chain).
-    fn ancestor(&self, hash: &BlockHash, height: Height) -> Option<BlockHash> {
-        let mut cur = *hash;
-        loop {
-            let rec = self.index.get(&cur)?;
-            if rec.header.height == height {
-                return Some(cur);
-            }
-            if rec.header.height < height {
-                return None;
-            }
-            if self.is_active(&cur) {
-                return self.active.get(height.0 as usize).copied();
-            }
-            cur = rec.header.prev_hash;
-        }
-    }
-
     /// The context a child of `parent` is checked in.
     fn header_context(
         &self,
         network: &Network,
         parent: &BlockHash,
     ) -> Result<HeaderContext, BitsError> {
-        let rec = &self.index[parent];
-        let height = Height(rec.header.height.0 + 1);
-        let spec = network.spec();
-        let window = spec.retarget_window_start(height).and_then(|start| {
-            let start_hash = self.ancestor(parent, start)?;
-            Some((self.index[&start_hash].header.time_ms, rec.header.time_ms))
-        });
-        let expected_bits = spec.expected_bits(height, rec.header.bits, window)?;
-        let mut times = Vec::with_capacity(11);
-        let mut cur = Some(*parent);
-        while let (Some(h), true) = (cur, times.len() < 11) {
-            let r = &self.index[&h];
-            times.push(r.header.time_ms);
-            cur = if r.header.height.0 == 0 {
-                None
-            } else {
-                Some(r.header.prev_hash)
-            };
-        }
-        times.reverse();
-        Ok(HeaderContext {
-            parent_hash: *parent,
-            height,
-            expected_bits,
-            median_time_past: median_time_past(&times),
-            now_ms: (self.config.clock)(),
-        })
+        header_context(
+            &self.index,
+            &self.active,
+            (self.config.clock)(),
+            network,
+            parent,
+        )
     }
 
     fn hold_orphan(&mut self, block: CheckedBlock) {
@@ -922,7 +1492,7 @@ impl Inner {
             let checked = match in_hand.take_if(|b| b.hash() == *hash) {
                 Some(b) => b,
                 None => {
-                    let block = load_block(&mut *self.store, hash)?.ok_or_else(|| {
+                    let block = load_block(&mut self.store, hash)?.ok_or_else(|| {
                         StateError::Inconsistent(format!("no body for block {hash}"))
                     })?;
                     check_block(block, network, &mut rand::rng())
@@ -974,54 +1544,69 @@ impl Inner {
         }
         let new_tip = new_tip.unwrap_or(tip.hash);
 
-        // The mempool after the switch: disconnected transactions first (oldest block first), then the
-        // current pool, each re-checked against the new chain.
-        let connected_txids: HashSet<Txid> = connects
-            .iter()
-            .flat_map(|(b, _)| b.txids().iter().copied())
-            .collect();
+        // The mempool after the switch. A plain extension only takes out what the new blocks confirmed or
+        // now conflict with (and what spends those conflicts): nothing else can have become invalid, so
+        // nothing is checked again — the cost follows the blocks, not the pool. A reorg rebuilds the pool:
+        // disconnected transactions first (oldest block first), then the current pool, each checked again in
+        // context only (their signatures were checked when they entered the pool or their block).
         let new_height = Height(fork_height + connects.len() as u64);
-        let mut pool = Mempool::new(self.config.mempool_max_bytes);
-        let mut candidates: Vec<Transaction> = Vec::new();
-        for hash in disconnected.iter().rev() {
-            if let Some(block) = load_block(&mut *self.store, hash)? {
-                candidates.extend(block.transactions.into_iter().filter(|t| !t.is_coinbase()));
+        let mut new_pool: Option<Mempool> = None;
+        let mut confirmed_or_conflicting: Vec<Txid> = Vec::new();
+        if disconnected.is_empty() {
+            let blocks: Vec<&Block> = connects.iter().map(|(b, _)| b.block()).collect();
+            confirmed_or_conflicting = self.mempool.removals_for(&blocks);
+            cs.mempool_remove
+                .extend(confirmed_or_conflicting.iter().copied());
+        } else {
+            let connected_txids: HashSet<Txid> = connects
+                .iter()
+                .flat_map(|(b, _)| b.txids().iter().copied())
+                .collect();
+            let mut pool = self.mempool.emptied();
+            let mut candidates: Vec<Transaction> = Vec::new();
+            for hash in disconnected.iter().rev() {
+                if let Some(block) = load_block(&mut self.store, hash)? {
+                    candidates.extend(block.transactions.into_iter().filter(|t| !t.is_coinbase()));
+                }
             }
-        }
-        let old_pool: Vec<MempoolEntry> = {
-            let mut v: Vec<MempoolEntry> = self.mempool.ordered().into_iter().cloned().collect();
-            v.sort_by_key(|e| e.seq);
-            v
-        };
-        let mut next_pool_seq = self.mempool.next_seq();
-        for tx in candidates {
-            if connected_txids.contains(&tx.txid()) {
-                continue;
+            let old_pool: Vec<MempoolEntry> = {
+                let mut v: Vec<MempoolEntry> =
+                    self.mempool.ordered().into_iter().cloned().collect();
+                v.sort_by_key(|e| e.seq);
+                v
+            };
+            let mut next_pool_seq = self.mempool.next_seq();
+            for tx in candidates {
+                if connected_txids.contains(&tx.txid()) {
+                    continue;
+                }
+                if let Ok(mut entry) = pool.check_contextual(&tx, &working, new_height, network) {
+                    entry.seq = next_pool_seq;
+                    next_pool_seq += 1;
+                    let _ = pool.insert(entry);
+                }
             }
-            if let Ok(mut entry) = pool.check(&tx, &working, new_height, network) {
-                entry.seq = next_pool_seq;
-                next_pool_seq += 1;
-                let _ = pool.insert(entry);
+            for old in &old_pool {
+                if connected_txids.contains(&old.txid) {
+                    continue;
+                }
+                if let Ok(mut entry) = pool.check_contextual(&old.tx, &working, new_height, network)
+                {
+                    entry.seq = old.seq;
+                    let _ = pool.insert(entry);
+                }
             }
-        }
-        for old in &old_pool {
-            if connected_txids.contains(&old.txid) {
-                continue;
+            for old in &old_pool {
+                if !pool.contains(&old.txid) {
+                    cs.mempool_remove.push(old.txid);
+                }
             }
-            if let Ok(mut entry) = pool.check(&old.tx, &working, new_height, network) {
-                entry.seq = old.seq;
-                let _ = pool.insert(entry);
+            for e in pool.ordered() {
+                if !self.mempool.contains(&e.txid) {
+                    cs.mempool_add.push(mempool_record(e));
+                }
             }
-        }
-        for old in &old_pool {
-            if !pool.contains(&old.txid) {
-                cs.mempool_remove.push(old.txid);
-            }
-        }
-        for e in pool.ordered() {
-            if !self.mempool.contains(&e.txid) {
-                cs.mempool_add.push(mempool_record(e));
-            }
+            new_pool = Some(pool);
         }
         drop(working);
         cs.disconnect = disconnected_changes.clone();
@@ -1038,7 +1623,14 @@ impl Inner {
             self.utxos.apply(&record.changes);
             self.active.push(block.hash());
         }
-        self.mempool = pool;
+        match new_pool {
+            Some(pool) => self.mempool = pool,
+            None => {
+                for txid in &confirmed_or_conflicting {
+                    self.mempool.remove(txid);
+                }
+            }
+        }
         if let Some((bad, error)) = failure {
             if let Some(r) = self.index.get_mut(&bad) {
                 r.invalid = true;

@@ -24,7 +24,8 @@ pub mod sqlite;
 pub mod store;
 
 pub use chain::{
-    Balance, BlockOutcome, Reorged, State, StateConfig, StateError, Tip, TxInfo, TxStatus,
+    Admission, Balance, BatchOutcome, BlockOutcome, Reorged, State, StateConfig, StateError, Tip,
+    TxInfo, TxStatus,
 };
 pub use mempool::{Mempool, MempoolEntry, MempoolError};
 pub use store::{ChangeSet, Store, StoreError};

@@ -6,15 +6,34 @@
 //! - Order: fee rate (fee per encoded byte) first, then arrival — so on a zero-fee chain blocks take
 //!   transactions first-in first-out. A child is never placed before its unconfirmed parent.
 //! - Bounded by total encoded bytes: when full, the lowest-fee-rate transaction (with its descendants) is
-//!   evicted, or the newcomer refused if it would be the lowest.
+//!   evicted, or the newcomer refused if it would be the lowest. The lowest is found in an ordered index,
+//!   never by scanning the pool.
+//! - Bounded chains: a transaction may have at most [`MAX_ANCESTORS`] unconfirmed ancestors, and no
+//!   unconfirmed transaction more than [`MAX_DESCENDANTS`] descendants.
+//! - Records pay no fee (they have no inputs), so they are rate-limited per author instead (ADR 0021): at most
+//!   [`MAX_RECORDS_PER_AUTHOR`] unconfirmed records per author key, and records fill at most a quarter of the
+//!   pool.
+//! - After a block, only what it confirmed or now conflicts with leaves ([`Mempool::removals_for`]); nothing
+//!   else is checked again.
 
 use std::cmp::Ordering;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use ferrochain_core::check::{TxError, check_transaction, check_transaction_inputs};
 use ferrochain_core::tx::{OutPoint, Transaction};
 use ferrochain_core::utxo::{UtxoEntry, UtxoView};
-use ferrochain_core::{Amount, Height, Network, Txid};
+use ferrochain_core::{Amount, Block, Height, Network, PubkeyHash, TxKind, Txid};
+
+/// Most unconfirmed ancestors a pool transaction may have (a chain of unconfirmed change longer than this is
+/// refused until a block confirms part of it). Generous, so the seed tutorials' flows — many node-built
+/// transfers from one key before a block — keep working; checking it costs at most this many steps.
+pub const MAX_ANCESTORS: usize = 2_500;
+/// Most unconfirmed descendants a pool transaction may have.
+pub const MAX_DESCENDANTS: usize = 2_500;
+/// Most unconfirmed records one author key may have in the pool.
+pub const MAX_RECORDS_PER_AUTHOR: usize = 64;
+/// Share of the pool (in bytes, as a divisor) records may fill: a quarter.
+pub const RECORD_SHARE_DIVISOR: usize = 4;
 
 /// Why the mempool refused a transaction.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -39,6 +58,19 @@ pub enum MempoolError {
     /// The pool is full of transactions paying at least as much.
     #[error("the mempool is full and this transaction's fee rate is too low to replace any other")]
     Full,
+    /// The transaction would have too many unconfirmed ancestors, or give one too many descendants.
+    #[error(
+        "too long a chain of unconfirmed transactions (at most {MAX_ANCESTORS} ancestors and {MAX_DESCENDANTS} descendants); wait for a block"
+    )]
+    ChainTooLong,
+    /// The author already has the most unconfirmed records allowed.
+    #[error(
+        "this author already has {MAX_RECORDS_PER_AUTHOR} records waiting for a block; send more once some are confirmed"
+    )]
+    TooManyRecords,
+    /// Records already fill their share of the pool.
+    #[error("records already fill their share of the mempool; try again after the next block")]
+    RecordsFull,
 }
 
 /// A transaction in the pool.
@@ -54,6 +86,52 @@ pub struct MempoolEntry {
     pub size: usize,
     /// Arrival order.
     pub seq: u64,
+    /// The address and amount of each output its inputs spend (resolved when it was checked), for pending
+    /// balances without a lookup.
+    pub spends: Vec<(PubkeyHash, Amount)>,
+}
+
+/// A pool entry's place in the priority order (best first): fee rate, then arrival, then txid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PriorityKey {
+    fee: u64,
+    size: usize,
+    seq: u64,
+    txid: Txid,
+}
+
+impl PriorityKey {
+    fn of(e: &MempoolEntry) -> PriorityKey {
+        PriorityKey {
+            fee: e.fee.to_units(),
+            size: e.size,
+            seq: e.seq,
+            txid: e.txid,
+        }
+    }
+}
+
+impl Ord for PriorityKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        let a = u128::from(self.fee) * other.size as u128;
+        let b = u128::from(other.fee) * self.size as u128;
+        b.cmp(&a)
+            .then(self.seq.cmp(&other.seq))
+            .then(self.txid.as_bytes().cmp(other.txid.as_bytes()))
+    }
+}
+
+impl PartialOrd for PriorityKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+fn record_author(tx: &Transaction) -> Option<PubkeyHash> {
+    match &tx.kind {
+        TxKind::Record { author, .. } => Some(author.pubkey_hash()),
+        _ => None,
+    }
 }
 
 impl MempoolEntry {
@@ -71,6 +149,14 @@ impl MempoolEntry {
 pub struct Mempool {
     entries: HashMap<Txid, MempoolEntry>,
     spent_by: HashMap<OutPoint, Txid>,
+    /// Every entry in priority order (the last is the first to evict).
+    by_priority: BTreeSet<PriorityKey>,
+    /// The pool transactions that pay to or spend from each address.
+    by_address: HashMap<PubkeyHash, HashSet<Txid>>,
+    /// Unconfirmed records per author.
+    records_by_author: HashMap<PubkeyHash, usize>,
+    /// Encoded bytes of the records in the pool.
+    record_bytes: usize,
     bytes: usize,
     max_bytes: usize,
     next_seq: u64,
@@ -107,6 +193,10 @@ impl Mempool {
         Mempool {
             entries: HashMap::new(),
             spent_by: HashMap::new(),
+            by_priority: BTreeSet::new(),
+            by_address: HashMap::new(),
+            records_by_author: HashMap::new(),
+            record_bytes: 0,
             bytes: 0,
             max_bytes,
             next_seq: 0,
@@ -160,6 +250,33 @@ impl Mempool {
         tip_height: Height,
         network: &Network,
     ) -> Result<MempoolEntry, MempoolError> {
+        self.check_inner(tx, chain, tip_height, network, true)
+    }
+
+    /// [`Mempool::check`] without the stateless checks (signatures, shape): for a transaction whose
+    /// `check_transaction` already passed (before the state lock was taken, or when it entered the pool or
+    /// its block). What it checks depends on the chain and the pool only.
+    ///
+    /// # Errors
+    /// [`MempoolError`].
+    pub fn check_contextual(
+        &self,
+        tx: &Transaction,
+        chain: &impl UtxoView,
+        tip_height: Height,
+        network: &Network,
+    ) -> Result<MempoolEntry, MempoolError> {
+        self.check_inner(tx, chain, tip_height, network, false)
+    }
+
+    fn check_inner(
+        &self,
+        tx: &Transaction,
+        chain: &impl UtxoView,
+        tip_height: Height,
+        network: &Network,
+        stateless: bool,
+    ) -> Result<MempoolEntry, MempoolError> {
         let txid = tx.txid();
         if self.entries.contains_key(&txid) {
             return Err(MempoolError::AlreadyInPool(txid));
@@ -167,7 +284,17 @@ impl Mempool {
         if chain.contains_txid(&txid) {
             return Err(MempoolError::AlreadyInChain(txid));
         }
-        check_transaction(tx, network)?;
+        if stateless {
+            check_transaction(tx, network)?;
+        }
+        if let Some(author) = record_author(tx) {
+            if self.records_by_author.get(&author).copied().unwrap_or(0) >= MAX_RECORDS_PER_AUTHOR {
+                return Err(MempoolError::TooManyRecords);
+            }
+            if self.record_bytes + tx.encoded_len() > self.max_bytes / RECORD_SHARE_DIVISOR {
+                return Err(MempoolError::RecordsFull);
+            }
+        }
         for input in tx.inputs() {
             if let Some(by) = self.spent_by.get(&input.prev_out) {
                 return Err(MempoolError::Conflict {
@@ -179,6 +306,13 @@ impl Mempool {
         let view = PoolView { chain, pool: self };
         let next = Height(tip_height.0.saturating_add(1));
         let fee = check_transaction_inputs(tx, &txid, &view, next, network)?;
+        self.check_chain_limits(tx)?;
+        let spends = tx
+            .inputs()
+            .iter()
+            .filter_map(|i| view.utxo(&i.prev_out))
+            .map(|u| (u.output.address, u.output.amount))
+            .collect();
         let seq = self.next_seq;
         Ok(MempoolEntry {
             tx: tx.clone(),
@@ -186,7 +320,67 @@ impl Mempool {
             fee,
             size: tx.encoded_len(),
             seq,
+            spends,
         })
+    }
+
+    /// The in-pool ancestors of a transaction (its unconfirmed parents, theirs, …), at most `limit + 1`.
+    fn ancestors(&self, tx: &Transaction, limit: usize) -> HashSet<Txid> {
+        let mut seen = HashSet::new();
+        let mut stack: Vec<Txid> = tx.inputs().iter().map(|i| i.prev_out.txid).collect();
+        while let Some(t) = stack.pop() {
+            if seen.len() > limit {
+                break;
+            }
+            if let Some(e) = self.entries.get(&t)
+                && seen.insert(t)
+            {
+                stack.extend(e.tx.inputs().iter().map(|i| i.prev_out.txid));
+            }
+        }
+        seen
+    }
+
+    /// Counts the in-pool descendants of `txid`, stopping past `limit`.
+    fn descendants_count(&self, txid: &Txid, limit: usize) -> usize {
+        let mut seen = HashSet::new();
+        let mut stack = vec![*txid];
+        while let Some(t) = stack.pop() {
+            let Some(entry) = self.entries.get(&t) else {
+                continue;
+            };
+            for vout in 0..entry.tx.outputs.len() as u32 {
+                if let Some(child) = self.spent_by.get(&OutPoint { txid: t, vout })
+                    && seen.insert(*child)
+                {
+                    if seen.len() > limit {
+                        return seen.len();
+                    }
+                    stack.push(*child);
+                }
+            }
+        }
+        seen.len()
+    }
+
+    /// The ancestor and descendant limits. Walking the newcomer's ancestors costs at most
+    /// [`MAX_ANCESTORS`] steps; the descendant limit is checked on its unconfirmed parents' roots only when
+    /// the chain is long enough to matter.
+    fn check_chain_limits(&self, tx: &Transaction) -> Result<(), MempoolError> {
+        let ancestors = self.ancestors(tx, MAX_ANCESTORS);
+        if ancestors.len() > MAX_ANCESTORS {
+            return Err(MempoolError::ChainTooLong);
+        }
+        // Each ancestor gains one descendant. An ancestor has at most as many descendants as the pool has
+        // entries, so the walk is needed only when the pool could exceed the limit through it.
+        if self.entries.len() >= MAX_DESCENDANTS {
+            for a in &ancestors {
+                if self.descendants_count(a, MAX_DESCENDANTS) + 1 > MAX_DESCENDANTS {
+                    return Err(MempoolError::ChainTooLong);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Adds a checked entry, evicting lower-priority transactions if the pool is full. Returns the txids
@@ -239,11 +433,29 @@ impl Mempool {
         }
     }
 
+    /// The addresses an entry is indexed under: those its outputs pay and its inputs spend from.
+    fn addresses(entry: &MempoolEntry) -> impl Iterator<Item = PubkeyHash> + '_ {
+        entry
+            .tx
+            .outputs
+            .iter()
+            .map(|o| o.address)
+            .chain(entry.spends.iter().map(|(a, _)| *a))
+    }
+
     fn add(&mut self, entry: MempoolEntry) {
         self.next_seq = self.next_seq.max(entry.seq + 1);
         for input in entry.tx.inputs() {
             self.spent_by.insert(input.prev_out, entry.txid);
         }
+        for a in Self::addresses(&entry) {
+            self.by_address.entry(a).or_default().insert(entry.txid);
+        }
+        if let Some(author) = record_author(&entry.tx) {
+            *self.records_by_author.entry(author).or_default() += 1;
+            self.record_bytes += entry.size;
+        }
+        self.by_priority.insert(PriorityKey::of(&entry));
         self.bytes += entry.size;
         self.entries.insert(entry.txid, entry);
     }
@@ -265,10 +477,7 @@ impl Mempool {
     }
 
     fn lowest(&self) -> Option<Txid> {
-        self.entries
-            .values()
-            .max_by(|a, b| a.priority_cmp(b))
-            .map(|e| e.txid)
+        self.by_priority.last().map(|k| k.txid)
     }
 
     /// Removes one transaction (not its descendants). Returns whether it was there.
@@ -283,8 +492,103 @@ impl Mempool {
                 self.spent_by.remove(&input.prev_out);
             }
         }
+        for a in Self::addresses(&entry) {
+            if let Some(set) = self.by_address.get_mut(&a) {
+                set.remove(txid);
+                if set.is_empty() {
+                    self.by_address.remove(&a);
+                }
+            }
+        }
+        if let Some(author) = record_author(&entry.tx) {
+            if let Some(n) = self.records_by_author.get_mut(&author) {
+                *n -= 1;
+                if *n == 0 {
+                    self.records_by_author.remove(&author);
+                }
+            }
+            self.record_bytes -= entry.size;
+        }
+        self.by_priority.remove(&PriorityKey::of(&entry));
         self.bytes -= entry.size;
         Some(entry)
+    }
+
+    /// An empty pool with the same bound and arrival counter (to rebuild this one after a reorg).
+    pub fn emptied(&self) -> Mempool {
+        let mut pool = Mempool::new(self.max_bytes);
+        pool.next_seq = self.next_seq;
+        pool
+    }
+
+    /// What must leave the pool when `blocks` join the active chain on top of the chain it was checked
+    /// against: the transactions they confirm, and every pool transaction that spends an output they spend
+    /// (a conflict), with its descendants. Costs in proportion to the blocks (and what they remove), not to
+    /// the pool. Does not change the pool (the caller removes them once the blocks are committed).
+    pub fn removals_for(&self, blocks: &[&Block]) -> Vec<Txid> {
+        let mut out = Vec::new();
+        let mut seen = HashSet::new();
+        for block in blocks {
+            for tx in &block.transactions {
+                let txid = tx.txid();
+                if self.entries.contains_key(&txid) {
+                    if seen.insert(txid) {
+                        out.push(txid);
+                    }
+                    continue;
+                }
+                for input in tx.inputs() {
+                    let Some(conflict) = self.spent_by.get(&input.prev_out) else {
+                        continue;
+                    };
+                    let mut stack = vec![*conflict];
+                    while let Some(t) = stack.pop() {
+                        let Some(e) = self.entries.get(&t) else {
+                            continue;
+                        };
+                        if !seen.insert(t) {
+                            continue;
+                        }
+                        out.push(t);
+                        for vout in 0..e.tx.outputs.len() as u32 {
+                            if let Some(child) = self.spent_by.get(&OutPoint { txid: t, vout }) {
+                                stack.push(*child);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The outputs pool transactions pay to `address` that no pool transaction spends yet (unconfirmed
+    /// change a new transaction may spend), in arrival order.
+    pub fn unspent_outputs_to(
+        &self,
+        address: &PubkeyHash,
+    ) -> Vec<(OutPoint, ferrochain_core::TxOut)> {
+        let mut entries: Vec<&MempoolEntry> = self
+            .by_address
+            .get(address)
+            .into_iter()
+            .flatten()
+            .filter_map(|t| self.entries.get(t))
+            .collect();
+        entries.sort_by_key(|e| e.seq);
+        let mut out = Vec::new();
+        for e in entries {
+            for (vout, o) in e.tx.outputs.iter().enumerate() {
+                let op = OutPoint {
+                    txid: e.txid,
+                    vout: vout as u32,
+                };
+                if o.address == *address && !self.spent_by.contains_key(&op) {
+                    out.push((op, *o));
+                }
+            }
+        }
+        out
     }
 
     /// Removes a transaction and every pool transaction that spends its outputs, transitively.
@@ -376,30 +680,30 @@ impl Mempool {
             .collect()
     }
 
-    /// The pending effect on an address: (received by it, spent from it), for "pending balance".
+    /// The pending effect on an address: (received by it, spent from it), for "pending balance". Looks at
+    /// the pool transactions of that address only.
     pub fn pending_for(
         &self,
         address: &ferrochain_core::PubkeyHash,
-        chain: &impl UtxoView,
+        _chain: &impl UtxoView,
     ) -> (Amount, Amount) {
         let mut received = 0u64;
         let mut spent = 0u64;
-        for e in self.entries.values() {
+        for e in self
+            .by_address
+            .get(address)
+            .into_iter()
+            .flatten()
+            .filter_map(|t| self.entries.get(t))
+        {
             for o in &e.tx.outputs {
                 if o.address == *address {
-                    received += o.amount.to_units();
+                    received = received.saturating_add(o.amount.to_units());
                 }
             }
-            for i in e.tx.inputs() {
-                let prev = self
-                    .entries
-                    .get(&i.prev_out.txid)
-                    .and_then(|p| p.tx.outputs.get(i.prev_out.vout as usize).copied())
-                    .or_else(|| chain.utxo(&i.prev_out).map(|u| u.output));
-                if let Some(o) = prev
-                    && o.address == *address
-                {
-                    spent += o.amount.to_units();
+            for (a, amount) in &e.spends {
+                if a == address {
+                    spent = spent.saturating_add(amount.to_units());
                 }
             }
         }

@@ -36,6 +36,10 @@ pub struct PostgresStore {
     client: Client,
     /// Prepared statements by SQL text, for this connection.
     statements: HashMap<&'static str, Statement>,
+    /// Where it connected, for [`Store::connector`].
+    url: String,
+    /// Its schema, if not the default.
+    schema: Option<String>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -123,6 +127,8 @@ impl PostgresStore {
         Ok(PostgresStore {
             client,
             statements: HashMap::new(),
+            url: url.to_string(),
+            schema: schema.map(str::to_string),
         })
     }
 
@@ -618,8 +624,8 @@ impl Store for PostgresStore {
             .collect()
     }
 
-    fn commit(&mut self, changes: &ChangeSet) -> Result<(), StoreError> {
-        if changes.is_empty() {
+    fn commit_all(&mut self, changes: &[ChangeSet]) -> Result<(), StoreError> {
+        if changes.iter().all(ChangeSet::is_empty) {
             return Ok(());
         }
         for sql in COMMIT_STATEMENTS {
@@ -630,9 +636,19 @@ impl Store for PostgresStore {
             tx: &mut tx,
             statements: &self.statements,
         };
-        // On any error `tx` is dropped unfinished, which rolls the whole change set back.
-        writer.apply(changes)?;
+        // On any error `tx` is dropped unfinished, which rolls every change set back.
+        for cs in changes {
+            writer.apply(cs)?;
+        }
         tx.commit().map_err(pg_err)
+    }
+
+    fn connector(&self) -> Option<crate::store::Connector> {
+        let (url, schema) = (self.url.clone(), self.schema.clone());
+        Some(std::sync::Arc::new(move || {
+            let store = PostgresStore::connect_with_schema(&url, schema.as_deref())?;
+            Ok(Box::new(store) as Box<dyn Store>)
+        }))
     }
 
     fn reset(&mut self, fresh: &ChangeSet) -> Result<(), StoreError> {

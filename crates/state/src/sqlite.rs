@@ -37,6 +37,8 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub struct SqliteStore {
     conn: Connection,
+    /// The file, for [`Store::connector`] (`None` in memory).
+    path: Option<std::path::PathBuf>,
 }
 
 /// Maps an SQLite error: a column of the wrong type or range means the file was modified.
@@ -80,7 +82,9 @@ impl SqliteStore {
             row.get::<_, String>(0)
         })
         .map_err(sql_err)?;
-        Self::configure(conn)
+        let mut store = Self::configure(conn)?;
+        store.path = Some(path.to_path_buf());
+        Ok(store)
     }
 
     /// A private database in memory, gone when the store is dropped (tests, tools).
@@ -96,7 +100,7 @@ impl SqliteStore {
             .map_err(sql_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(sql_err)?;
         conn.set_prepared_statement_cache_capacity(64);
-        Ok(SqliteStore { conn })
+        Ok(SqliteStore { conn, path: None })
     }
 }
 
@@ -508,17 +512,32 @@ impl Store for SqliteStore {
         )
     }
 
-    fn commit(&mut self, changes: &ChangeSet) -> Result<(), StoreError> {
-        if changes.is_empty() {
+    fn commit_all(&mut self, changes: &[ChangeSet]) -> Result<(), StoreError> {
+        if changes.iter().all(ChangeSet::is_empty) {
             return Ok(());
         }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql_err)?;
-        // On any error `tx` is dropped here, which rolls the whole change set back.
-        apply(&tx, changes)?;
+        // On any error `tx` is dropped here, which rolls every change set back.
+        for cs in changes {
+            apply(&tx, cs)?;
+        }
         tx.commit().map_err(sql_err)
+    }
+
+    fn connector(&self) -> Option<crate::store::Connector> {
+        let path = self.path.clone()?;
+        Some(std::sync::Arc::new(move || {
+            let store = SqliteStore::open_path(&path)?;
+            // A reader never writes: refuse it outright rather than take the write lock by mistake.
+            store
+                .conn
+                .pragma_update(None, "query_only", true)
+                .map_err(sql_err)?;
+            Ok(Box::new(store) as Box<dyn Store>)
+        }))
     }
 
     fn reset(&mut self, fresh: &ChangeSet) -> Result<(), StoreError> {

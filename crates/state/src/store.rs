@@ -137,6 +137,10 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// Opens a new connection to an already opened (migrated, bound) store, for reads. Made by
+/// [`Store::connector`].
+pub type Connector = std::sync::Arc<dyn Fn() -> Result<Box<dyn Store>, StoreError> + Send + Sync>;
+
 /// What the state needs from storage. Implementations: [`crate::sqlite::SqliteStore`],
 /// [`crate::postgres::PostgresStore`].
 pub trait Store: Send {
@@ -231,7 +235,24 @@ pub trait Store: Send {
     ///
     /// # Errors
     /// [`StoreError`]; the store is then unchanged.
-    fn commit(&mut self, changes: &ChangeSet) -> Result<(), StoreError>;
+    fn commit(&mut self, changes: &ChangeSet) -> Result<(), StoreError> {
+        self.commit_all(std::slice::from_ref(changes))
+    }
+
+    /// Applies several change sets, in the order given, in **one** atomic transaction: a batch of blocks
+    /// connected during a sync, or mempool admissions grouped into one commit. A crash leaves the store as
+    /// before the first or as after the last, never in between.
+    ///
+    /// # Errors
+    /// [`StoreError`]; the store is then unchanged.
+    fn commit_all(&mut self, changes: &[ChangeSet]) -> Result<(), StoreError>;
+
+    /// A way to open further connections to the same database, for reads beside the writer (SQLite in WAL
+    /// mode lets readers run while a write commits; PostgreSQL serves each client on its own). `None` when
+    /// the database cannot be shared (an in-memory SQLite database): reads then go through this store.
+    fn connector(&self) -> Option<Connector> {
+        None
+    }
 
     /// Replaces the whole chain the store holds by `fresh`, in one atomic transaction: every block-index
     /// entry, body, active-chain entry, undo record, unspent output, transaction and history row, every

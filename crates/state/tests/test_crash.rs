@@ -3,8 +3,11 @@
 //! must pass (the UTXO set equals a replay of the stored chain), and the tip must be one that the chain
 //! actually had after some whole submission — never a mixture of two states.
 //!
-//! The child is this test binary itself, re-run on the ignored test `crash_child` with the backend in the
-//! environment.
+//! A second test submits the same blocks in batches ([`State::submit_blocks`], one store transaction per
+//! batch, as sync does): after each kill the tip must be one the chain had after a *whole batch*.
+//!
+//! The child is this test binary itself, re-run on the ignored test `crash_child` with the backend (and the
+//! batch size, if any) in the environment.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -26,6 +29,9 @@ use ferrochain_state::{State, StateConfig, Store};
 use rand::{RngExt, SeedableRng};
 
 const CHILD_VAR: &str = "FERROCHAIN_CRASH_CHILD";
+const BATCH_VAR: &str = "FERROCHAIN_CRASH_BATCH";
+/// Blocks per batch in the batched test.
+const BATCH: usize = 8;
 const KILLS: usize = 50;
 const NOW: u64 = 4_000_000_000_000;
 
@@ -122,13 +128,31 @@ fn crash_child() {
     // Tell the parent the submissions start now, so its kill lands among them.
     println!("ready");
     let start = std::time::Instant::now();
-    for b in blocks {
-        state.submit_block(b).unwrap();
+    match std::env::var(BATCH_VAR)
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        Some(n) => {
+            for chunk in blocks.chunks(n) {
+                let batch = state.submit_blocks(chunk.to_vec());
+                assert!(batch.error.is_none(), "{:?}", batch.error);
+            }
+        }
+        None => {
+            for b in blocks {
+                state.submit_block(b).unwrap();
+            }
+        }
     }
     println!("submitted_ms={}", start.elapsed().as_millis());
 }
 
-fn crash_and_check(store_spec: &str, fresh: &dyn Fn(), reopen: &dyn Fn() -> Box<dyn Store>) {
+fn crash_and_check(
+    store_spec: &str,
+    batch: Option<usize>,
+    fresh: &dyn Fn(),
+    reopen: &dyn Fn() -> Box<dyn Store>,
+) {
     // The tips the chain passes through, computed once in this process.
     let blocks = script();
     let reference_dir = tempfile::tempdir().unwrap();
@@ -139,14 +163,18 @@ fn crash_and_check(store_spec: &str, fresh: &dyn Fn(), reopen: &dyn Fn() -> Box<
     )
     .unwrap();
     let mut tips: HashSet<BlockHash> = HashSet::from([reference.tip().hash]);
-    for b in &blocks {
+    for (i, b) in blocks.iter().enumerate() {
         reference.submit_block(b.clone()).unwrap();
-        tips.insert(reference.tip().hash);
+        // Batched, only the state after a whole batch (or after the last block) may be found after a kill.
+        if batch.is_none_or(|n| (i + 1) % n == 0 || i + 1 == blocks.len()) {
+            tips.insert(reference.tip().hash);
+        }
     }
     let final_tip = reference.tip().hash;
     let exe = std::env::current_exe().unwrap();
     let spawn = || {
-        let mut child = Command::new(&exe)
+        let mut command = Command::new(&exe);
+        command
             .args([
                 "--ignored",
                 "--exact",
@@ -154,7 +182,12 @@ fn crash_and_check(store_spec: &str, fresh: &dyn Fn(), reopen: &dyn Fn() -> Box<
                 "--nocapture",
                 "--test-threads=1",
             ])
-            .env(CHILD_VAR, store_spec)
+            .env(CHILD_VAR, store_spec);
+        match batch {
+            Some(n) => command.env(BATCH_VAR, n.to_string()),
+            None => command.env_remove(BATCH_VAR),
+        };
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -220,12 +253,11 @@ fn crash_and_check(store_spec: &str, fresh: &dyn Fn(), reopen: &dyn Fn() -> Box<
         "only {interrupted} of {kills} kills interrupted the chain mid-way"
     );
     eprintln!(
-        "{store_spec}: {kills} kills ({interrupted} mid-chain), {completions} complete runs, {runs} runs, submissions span {span_ms} ms"
+        "{store_spec} (batch {batch:?}): {kills} kills ({interrupted} mid-chain), {completions} complete runs, {runs} runs, submissions span {span_ms} ms"
     );
 }
 
-#[test]
-fn sigkill_during_connects_and_reorgs_never_leaves_a_mixed_state() {
+fn on_every_backend(batch: Option<usize>) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("chain.sqlite");
     let spec = format!("sqlite:{}", path.display());
@@ -234,7 +266,7 @@ fn sigkill_during_connects_and_reorgs_never_leaves_a_mixed_state() {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
     };
-    crash_and_check(&spec, &fresh, &|| {
+    crash_and_check(&spec, batch, &fresh, &|| {
         Box::new(SqliteStore::open_path(&path).unwrap())
     });
 
@@ -244,11 +276,21 @@ fn sigkill_during_connects_and_reorgs_never_leaves_a_mixed_state() {
             let schema = backend.schema().unwrap().to_string();
             let spec = format!("postgres:{schema}:{url}");
             let fresh = || backend.wipe();
-            crash_and_check(&spec, &fresh, &|| backend.store());
+            crash_and_check(&spec, batch, &fresh, &|| backend.store());
         }
         _ => eprintln!(
             "PostgreSQL half skipped: {} is not set",
             support::POSTGRES_URL_VAR
         ),
     }
+}
+
+#[test]
+fn sigkill_during_connects_and_reorgs_never_leaves_a_mixed_state() {
+    on_every_backend(None);
+}
+
+#[test]
+fn sigkill_inside_a_batch_of_blocks_leaves_the_previous_batch() {
+    on_every_backend(Some(BATCH));
 }

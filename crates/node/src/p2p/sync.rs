@@ -537,31 +537,34 @@ impl<'a> Sync<'a> {
     }
 }
 
-/// Submits blocks in order, stopping at the first that fails; returns how many blocks joined the active
-/// chain, whether it switched branches, and the failure.
+/// Submits blocks in order as one batch (one store transaction, [`Node::submit_blocks`]), stopping at the
+/// first that fails; returns how many blocks joined the active chain, whether it switched branches, and the
+/// failure.
 fn submit_in_order(node: &Node, blocks: Vec<Block>) -> (usize, bool, Option<PeerError>) {
     let (mut connected, mut reorged) = (0, false);
-    for block in blocks {
-        let hash = block.hash();
-        match node.submit_block(block) {
-            Ok(BlockOutcome::Connected(r)) => {
+    let batch = node.submit_blocks(blocks);
+    for (hash, outcome) in batch.outcomes {
+        match outcome {
+            BlockOutcome::Connected(r) => {
                 connected += r.connected.len();
                 reorged |= !r.disconnected.is_empty();
             }
-            Ok(BlockOutcome::SideChain | BlockOutcome::AlreadyKnown) => {}
-            Ok(BlockOutcome::Orphan { missing_parent }) => {
+            BlockOutcome::SideChain | BlockOutcome::AlreadyKnown => {}
+            BlockOutcome::Orphan { missing_parent } => {
                 let e = invalid(format!(
                     "block {hash} does not connect: its parent {missing_parent} is unknown"
                 ));
                 return (connected, reorged, Some(e));
             }
-            Err(
-                e @ NodeError::State(StateError::InvalidBlock { .. } | StateError::KnownInvalid(_)),
-            ) => return (connected, reorged, Some(invalid(e.to_string()))),
-            Err(e) => return (connected, reorged, Some(local(e))),
         }
     }
-    (connected, reorged, None)
+    match batch.error {
+        None => (connected, reorged, None),
+        Some((_, e @ (StateError::InvalidBlock { .. } | StateError::KnownInvalid(_)))) => {
+            (connected, reorged, Some(invalid(e.to_string())))
+        }
+        Some((_, e)) => (connected, reorged, Some(local(NodeError::State(e)))),
+    }
 }
 
 fn decode_header(hex: &str) -> Result<Header, PeerError> {
