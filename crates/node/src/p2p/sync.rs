@@ -6,7 +6,7 @@
 //!    ([`locator_heights`]). The peer answers the headers of its active chain after the first of those it
 //!    has on its own active chain: the last common block.
 //! 3. Check every header before anything else is fetched: it must link to the one before (previous hash,
-//!    height + 1), carry its proof of work (`check_header`) and agree with its place in the chain (the target
+//!    height + 1), carry its proof of work under a target the network allows at that height (`check_header_for`) and agree with its place in the chain (the target
 //!    the difficulty rules require, a time after the median of the last 11, not too far in the future).
 //! 4. Sum the work of the received headers ourselves (`bits → target → work`) onto the trusted cumulative work
 //!    of the common block. Only when that branch has **more** work than our tip are its bodies fetched — the
@@ -18,7 +18,7 @@
 
 use std::collections::VecDeque;
 
-use ferrochain_core::check::{HeaderContext, check_header, check_header_contextual};
+use ferrochain_core::check::{HeaderContext, check_header_contextual, check_header_for};
 use ferrochain_core::spec::median_time_past;
 use ferrochain_core::{Block, BlockHash, Decode, Header, Height, Work};
 use ferrochain_state::{BlockOutcome, StateError};
@@ -426,7 +426,7 @@ impl<'a> Sync<'a> {
                 header.height
             )));
         }
-        let hash = check_header(header)
+        let hash = check_header_for(header, network)
             .map_err(|e| invalid(format!("header {} at height {height}: {e}", header.hash())))?;
         let time_at = |h: Height| {
             self.recent
