@@ -196,6 +196,18 @@ impl Node {
     /// # Errors
     /// [`OpenError`] with a message saying what to fix.
     pub fn open(config: Config) -> Result<Node, OpenError> {
+        Node::open_with_clock(config, ferrochain_state::chain::system_clock())
+    }
+
+    /// [`Node::open`] with the chain state's clock given: the clock the "not too far in the future" rule and
+    /// the sync's header checks read (tests skew it to play a node whose clock is behind).
+    ///
+    /// # Errors
+    /// As [`Node::open`].
+    pub fn open_with_clock(
+        config: Config,
+        clock: ferrochain_state::chain::Clock,
+    ) -> Result<Node, OpenError> {
         let network = load_network(&config.network)?;
         std::fs::create_dir_all(&config.data_dir).map_err(|source| OpenError::DataDir {
             path: config.data_dir.clone(),
@@ -203,6 +215,7 @@ impl Node {
         })?;
         let state_config = StateConfig {
             mempool_max_bytes: config.mempool_max_bytes,
+            clock,
             ..StateConfig::default()
         };
         let state = State::open(network.clone(), open_store(&config)?, state_config)?;
@@ -397,9 +410,34 @@ impl Node {
     /// # Errors
     /// [`NodeError::State`] with the reason the block was refused.
     pub fn submit_block(&self, block: Block) -> Result<BlockOutcome, NodeError> {
+        self.submit_block_source(block, None)
+    }
+
+    /// [`Node::submit_block`] for a block sent by `source` (a peer's URL, or a client's address): the chain
+    /// state counts the invalid blocks of each source and drops their held orphans first
+    /// ([`State::submit_block_from`]).
+    ///
+    /// # Errors
+    /// As [`Node::submit_block`].
+    pub fn submit_block_from(
+        &self,
+        block: Block,
+        source: &ferrochain_state::Source,
+    ) -> Result<BlockOutcome, NodeError> {
+        self.submit_block_source(block, Some(source))
+    }
+
+    fn submit_block_source(
+        &self,
+        block: Block,
+        source: Option<&ferrochain_state::Source>,
+    ) -> Result<BlockOutcome, NodeError> {
         // Metrics hook: validation timing (`ferrochain_block_validation_seconds`).
         let started = std::time::Instant::now();
-        let outcome = self.inner.state.submit_block(block);
+        let outcome = match source {
+            Some(source) => self.inner.state.submit_block_from(block, source),
+            None => self.inner.state.submit_block(block),
+        };
         self.inner
             .metrics
             .observe_block_validation(started.elapsed(), crate::metrics::outcome_label(&outcome));

@@ -17,7 +17,7 @@ use std::time::Duration;
 use ferrochain_core::builder::ChainBuilder;
 use ferrochain_core::spec::Allocation;
 use ferrochain_core::{
-    Amount, Block, BlockHash, ChainSpec, Network, PubkeyHash, SigningKey, Target,
+    Amount, Block, BlockHash, ChainSpec, Header, Network, PubkeyHash, SigningKey, Target,
 };
 use ferrochain_state::ops::verify;
 use ferrochain_state::postgres::PostgresStore;
@@ -78,17 +78,48 @@ fn extend(chain: &mut ChainBuilder, n: usize, miner: u8, step_ms: u64, out: &mut
     }
 }
 
-/// The blocks the child submits, in order: a main chain of 40, a branch from height 30 that overtakes it
-/// (reorg of depth 10), then the main chain again until it wins back (reorg of depth 12).
-fn script() -> Vec<Block> {
+/// One submission of the script.
+enum Step {
+    /// The headers of a branch, before its bodies (as a syncing node sends them: the state keeps the bodies
+    /// of a side branch only once its headers show it could win).
+    Headers(Vec<Header>),
+    /// A block.
+    Block(Block),
+}
+
+fn submit(state: &State, step: &Step) {
+    match step {
+        Step::Headers(headers) => {
+            state.submit_headers(headers).unwrap();
+        }
+        Step::Block(block) => {
+            state.submit_block(block.clone()).unwrap();
+        }
+    }
+}
+
+/// What the child submits, in order: a main chain of 40, a branch from height 30 that overtakes it
+/// (reorg of depth 10), then the main chain again until it wins back (reorg of depth 12); each branch's
+/// headers come before its bodies.
+fn script() -> Vec<Step> {
+    let mut steps = Vec::new();
+    let mut add = |blocks: Vec<Block>, headers_first: bool| {
+        if headers_first {
+            steps.push(Step::Headers(blocks.iter().map(|b| b.header).collect()));
+        }
+        steps.extend(blocks.into_iter().map(Step::Block));
+    };
     let mut blocks = Vec::new();
     let mut main = ChainBuilder::new(network());
     extend(&mut main, 30, 4, 10_000, &mut blocks);
     let mut branch = main.clone();
     extend(&mut main, 10, 4, 10_000, &mut blocks);
+    add(std::mem::take(&mut blocks), false);
     extend(&mut branch, 12, 5, 9_000, &mut blocks);
+    add(std::mem::take(&mut blocks), true);
     extend(&mut main, 5, 4, 10_000, &mut blocks);
-    blocks
+    add(blocks, true);
+    steps
 }
 
 fn config() -> StateConfig {
@@ -117,20 +148,20 @@ fn crash_child() {
     let Ok(spec) = std::env::var(CHILD_VAR) else {
         return;
     };
-    let blocks = script();
+    let steps = script();
     let state = State::open(network(), open_store(&spec), config()).unwrap();
     // Tell the parent the submissions start now, so its kill lands among them.
     println!("ready");
     let start = std::time::Instant::now();
-    for b in blocks {
-        state.submit_block(b).unwrap();
+    for step in &steps {
+        submit(&state, step);
     }
     println!("submitted_ms={}", start.elapsed().as_millis());
 }
 
 fn crash_and_check(store_spec: &str, fresh: &dyn Fn(), reopen: &dyn Fn() -> Box<dyn Store>) {
     // The tips the chain passes through, computed once in this process.
-    let blocks = script();
+    let steps = script();
     let reference_dir = tempfile::tempdir().unwrap();
     let reference = State::open(
         network(),
@@ -139,8 +170,8 @@ fn crash_and_check(store_spec: &str, fresh: &dyn Fn(), reopen: &dyn Fn() -> Box<
     )
     .unwrap();
     let mut tips: HashSet<BlockHash> = HashSet::from([reference.tip().hash]);
-    for b in &blocks {
-        reference.submit_block(b.clone()).unwrap();
+    for step in &steps {
+        submit(&reference, step);
         tips.insert(reference.tip().hash);
     }
     let final_tip = reference.tip().hash;

@@ -385,6 +385,7 @@ pub async fn submit_block(
     match outcome {
         BlockOutcome::AlreadyKnown => view.outcome = "already_known".into(),
         BlockOutcome::SideChain => view.outcome = "side_chain".into(),
+        BlockOutcome::HeaderOnly => view.outcome = "header_only".into(),
         BlockOutcome::Orphan { missing_parent } => {
             view.outcome = "orphan".into();
             view.missing_parent = Some(missing_parent.to_string());
