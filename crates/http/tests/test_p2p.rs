@@ -10,7 +10,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::routing::{get, post};
@@ -491,4 +491,52 @@ async fn a_peer_that_keeps_restarting_its_headers_is_given_up_on() {
     }
     assert_eq!(asked.load(Ordering::SeqCst), 0);
     assert_eq!(tip(&a.node), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_peer_whose_clock_is_ahead_is_not_banned_and_its_block_is_taken_once_the_clock_catches_up()
+ {
+    // The receiver's clock is behind the sender's by more than the network allows a block to be ahead.
+    let sender = start().await;
+    let drift = Network::dev().spec().max_future_drift_ms;
+    let behind = Arc::new(AtomicU64::new(drift + 10 * 60 * 1000));
+    let lag = behind.clone();
+    let clock: ferrochain_state::chain::Clock =
+        Arc::new(move || ferrochain_node::now_ms().saturating_sub(lag.load(Ordering::SeqCst)));
+    let receiver = TestNode::builder().app_only().clock(clock).start().await;
+    p2p::register_peer(&receiver.node, sender.root())
+        .await
+        .unwrap();
+    let peer = sender.root().to_string();
+    mine(&sender.node, 1).await;
+    let block = sender.node.state().block_at(Height(1)).unwrap().unwrap();
+    let client = reqwest::Client::new();
+    // Announced three times (one strike for invalid data is a ban): refused as "not yet", never scored.
+    for _ in 0..3 {
+        let answer = client
+            .post(format!("{}/p2p/v1/blocks", receiver.root()))
+            .json(&serde_json::json!({ "hex": hex::encode(block.to_bytes()), "from": peer }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 400);
+        let body: serde_json::Value = answer.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "block_not_yet", "{body}");
+    }
+    assert!(receiver.node.peers().banned(&peer).is_none());
+    assert_eq!(receiver.node.peers().get(&peer).unwrap().score, 0);
+    // Not remembered as invalid: nothing of it is kept.
+    assert!(receiver.node.state().header(&block.hash()).is_none());
+    // A sync from the sender stops before the early block, without blame either.
+    let report = p2p::sync_with(&receiver.node, &peer).await.unwrap();
+    assert_eq!((report.headers_received, report.connected), (0, 0));
+    assert_eq!(receiver.node.state().tip().height, Height(0));
+    assert!(receiver.node.peers().banned(&peer).is_none());
+    assert_eq!(receiver.node.peers().get(&peer).unwrap().score, 0);
+    // The receiver's clock catches up: the same sync takes the block.
+    behind.store(0, Ordering::SeqCst);
+    let report = p2p::sync_with(&receiver.node, &peer).await.unwrap();
+    assert_eq!(report.connected, 1);
+    assert_eq!(tip(&receiver.node), tip(&sender.node));
+    assert!(receiver.node.peers().banned(&peer).is_none());
 }

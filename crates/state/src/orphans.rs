@@ -91,15 +91,15 @@ impl OrphanPool {
     /// Counts one bad block against `source`.
     pub(crate) fn note_bad(&mut self, source: Option<&Source>) {
         let Some(source) = source else { return };
-        if !self.bad.contains_key(source) && self.bad.len() >= MAX_SOURCES {
-            if let Some(least) = self
+        if !self.bad.contains_key(source)
+            && self.bad.len() >= MAX_SOURCES
+            && let Some(least) = self
                 .bad
                 .iter()
                 .min_by_key(|(s, n)| (**n, (*s).clone()))
                 .map(|(s, _)| s.clone())
-            {
-                self.bad.remove(&least);
-            }
+        {
+            self.bad.remove(&least);
         }
         let n = self.bad.entry(source.clone()).or_insert(0);
         *n = n.saturating_add(1);
