@@ -540,3 +540,43 @@ async fn a_peer_whose_clock_is_ahead_is_not_banned_and_its_block_is_taken_once_t
     assert_eq!(tip(&receiver.node), tip(&sender.node));
     assert!(receiver.node.peers().banned(&peer).is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_side_block_whose_branch_cannot_win_keeps_only_its_header() {
+    // A valid block off genesis while the tip is five blocks ahead: its branch has far less work.
+    let a = start().await;
+    let b = start().await;
+    mine(&a.node, 5).await;
+    let genesis = a.node.network().genesis().clone();
+    let side = ferrochain_core::testing::side_block(
+        a.node.network(),
+        PubkeyHash::from_bytes([3; 20]),
+        &genesis,
+        b"low work",
+    );
+    let hash = side.hash();
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/p2p/v1/blocks", a.root()))
+        .json(&serde_json::json!({ "hex": hex::encode(side.to_bytes()), "from": b.root() }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["outcome"], "header_only", "{answer}");
+    // Its body is not stored: the block is not served, only its header is indexed.
+    let (status, _) = a
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/v1/blocks/{hash}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+    assert!(a.node.state().block(&hash).unwrap().is_none());
+    assert!(!a.node.state().header(&hash).unwrap().has_body);
+    // A valid block is no misbehaviour: the sender is not scored.
+    assert!(a.node.peers().banned(b.root()).is_none());
+    assert_eq!(tip(&a.node).height, 5);
+}
