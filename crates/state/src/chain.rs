@@ -750,6 +750,11 @@ impl State {
                 if rec.has_body {
                     return Ok(BlockOutcome::AlreadyKnown);
                 }
+                // Its header alone is kept and its branch still cannot win: no need to check it again.
+                let tip_work = inner.tip().chain_work;
+                if rec.chain_work < tip_work && !inner.branch_could_win(rec, true, tip_work) {
+                    return Ok(BlockOutcome::HeaderOnly);
+                }
             }
             if inner.orphans.contains(&hash) {
                 return Ok(BlockOutcome::Orphan {
