@@ -1288,6 +1288,7 @@ impl Inner {
             Err(_) => BlockOutcome::SideChain,
         }
     }
+
     /// Switches to `candidate`'s chain if it has more work than the active one, committing `cs` (plus the
     /// reorg) atomically; otherwise commits `cs` as a side-chain block.
     fn update_best_chain(
