@@ -139,6 +139,19 @@ pub enum BlockError {
     /// The compact target is malformed.
     #[error("block target: {0}")]
     BadBits(BitsError),
+    /// The target is easier than any block at this height may have ([`crate::ChainSpec::easiest_target_at`]:
+    /// the initial target on a fixed-difficulty chain, never easier than the chain's `pow_limit`).
+    #[error(
+        "block target {target} is easier than any block at height {height} may have (easiest allowed: {easiest})"
+    )]
+    TargetTooEasy {
+        /// The block's height.
+        height: Height,
+        /// The block's target.
+        target: Target,
+        /// The easiest target allowed at that height.
+        easiest: Target,
+    },
     /// The hash does not meet the block's own target.
     #[error("block hash {hash} is above its target: the proof of work is missing")]
     InsufficientWork {
@@ -258,7 +271,9 @@ impl BlockError {
     }
 }
 
-/// Checks a header on its own: version, target encoding and proof of work.
+/// Checks a header on its own: version, target encoding and proof of work against the header's *own* target.
+/// This does not know the network: blocks and headers from outside are checked with [`check_header_for`],
+/// which also bounds the target by the network's rules.
 ///
 /// # Errors
 /// [`BlockError::UnsupportedVersion`], [`BlockError::BadBits`], [`BlockError::InsufficientWork`].
@@ -272,6 +287,32 @@ pub fn check_header(header: &Header) -> Result<BlockHash, BlockError> {
         return Err(BlockError::InsufficientWork { hash, target });
     }
     Ok(hash)
+}
+
+/// Checks a header on its own against the network's rules, cheapest first: version, target encoding, the
+/// target no easier than any block at its height may have ([`crate::ChainSpec::easiest_target_at`]: on a
+/// fixed-difficulty chain exactly the initial target, and never above `pow_limit`), then its proof of work.
+/// This is what every block and header from outside passes before anything else — before its parent is
+/// looked up and before any signature is checked — so a block that met only an easy target of its own
+/// choosing costs one hash to refuse.
+///
+/// # Errors
+/// [`BlockError::UnsupportedVersion`], [`BlockError::BadBits`], [`BlockError::TargetTooEasy`],
+/// [`BlockError::InsufficientWork`].
+pub fn check_header_for(header: &Header, network: &Network) -> Result<BlockHash, BlockError> {
+    if header.version != BLOCK_VERSION {
+        return Err(BlockError::UnsupportedVersion(header.version));
+    }
+    let target = header.bits.to_target().map_err(BlockError::BadBits)?;
+    let easiest = network.spec().easiest_target_at(header.height);
+    if target > easiest {
+        return Err(BlockError::TargetTooEasy {
+            height: header.height,
+            target,
+            easiest,
+        });
+    }
+    check_header(header)
 }
 
 /// Checks a transaction's shape, sizes and amounts — everything stateless except signatures.
@@ -371,7 +412,8 @@ impl CheckedBlock {
     }
 }
 
-/// Checks a block statelessly: header and proof of work, coinbase placement and height, Merkle root, no
+/// Checks a block statelessly, cheapest first: header, target bound and proof of work ([`check_header_for`]),
+/// size, coinbase placement and height, Merkle root, no
 /// duplicate transactions, sizes, and every signature (verified in one batch, with the caller's RNG).
 ///
 /// # Errors
@@ -381,7 +423,7 @@ pub fn check_block<R: rand_core::CryptoRng>(
     network: &Network,
     rng: &mut R,
 ) -> Result<CheckedBlock, BlockError> {
-    let hash = check_header(&block.header)?;
+    let hash = check_header_for(&block.header, network)?;
     let spec = network.spec();
     let size = block.encoded_len();
     if size > spec.max_block_bytes as usize {

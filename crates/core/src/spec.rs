@@ -15,7 +15,7 @@ use crate::crypto::{AddressError, PubkeyHash, check_prefix};
 use crate::encode::{Encode, MAX_BLOCK_BYTES, MAX_BYTES_LEN, put_bytes};
 use crate::hash::{BlockHash, Txid, sha256};
 use crate::merkle::merkle_root;
-use crate::pow::{BitsError, CompactTarget, Target, retarget_bits};
+use crate::pow::{BitsError, CompactTarget, Target, retarget, retarget_bits};
 use crate::tx::{OutPoint, Transaction, TxOut};
 use crate::units::{Amount, AmountError, Height};
 use crate::utxo::{BlockChanges, UtxoEntry};
@@ -511,6 +511,32 @@ impl ChainSpec {
             return None;
         }
         Some(Height(h - n - 1))
+    }
+
+    /// The easiest target any valid block at `height` can carry, whatever its ancestors: the bound a header is
+    /// checked against before its parent is known (`docs/protocol.md` §8, "Proof of work").
+    ///
+    /// With fixed difficulty (`retarget_interval` 0), and on every chain before its first retarget, this is the
+    /// initial target itself. After `k` retargets it is the initial target made 4× easier `k` times (the most
+    /// one retarget may move it), capped at `pow_limit` — never easier than `pow_limit`. Compact encoding only
+    /// rounds targets down, so no chain that follows the rules can exceed this bound.
+    pub fn easiest_target_at(&self, height: Height) -> Target {
+        let initial = self.initial_target().unwrap_or(self.pow_limit);
+        let n = self.retarget_interval;
+        let retargets = if n == 0 || height.0 < n.saturating_mul(2) {
+            0
+        } else {
+            height.0 / n - 1
+        };
+        let mut target = initial.min(self.pow_limit);
+        for _ in 0..retargets {
+            if target >= self.pow_limit {
+                break;
+            }
+            // Blocks 4× too slow: the largest step a retarget can make.
+            target = retarget(target, 4, 1, self.pow_limit);
+        }
+        target
     }
 
     /// The compact target a block at `height` must carry. `window_times` gives the timestamps of the

@@ -495,3 +495,119 @@ fn retargeting_follows_block_times() {
         .unwrap();
     assert_eq!(chain.tip().header.bits, after.to_compact());
 }
+
+#[test]
+fn an_easy_target_is_refused_before_the_parent_is_known_and_before_any_signature() {
+    // A block with the easiest encodable target (met by half of all hashes) and an unknown parent, carrying a
+    // transfer with a bad signature: it must fail on its target, which is checked before the signatures.
+    let actors = Actors::new();
+    let net = network(&actors);
+    let mut chain = ChainBuilder::new(net.clone());
+    chain
+        .mine_block(
+            Vec::new(),
+            addr(&actors.miner),
+            time_of(&net, 1),
+            &mut rand::rng(),
+        )
+        .unwrap();
+    let mut used = Vec::new();
+    let mut tx = chain
+        .transfer(
+            &actors.alice,
+            addr(&actors.bob),
+            Amount::from_units(5).unwrap(),
+            Amount::ZERO,
+            Vec::new(),
+            &mut used,
+        )
+        .unwrap();
+    if let TxKind::Transfer { inputs } = &mut tx.kind {
+        inputs[0].signature = ferrochain_core::Signature::from_bytes([7; 64]);
+    }
+    let mut block = chain.template(vec![tx], addr(&actors.miner), time_of(&net, 2));
+    block.header.prev_hash = ferrochain_core::BlockHash::from_byte_array([1; 32]);
+    block.header.bits = ferrochain_core::CompactTarget::from_consensus(0x207f_ffff);
+    assert!(mine(&mut block.header));
+    let easy = block.header.bits.to_target().unwrap();
+    assert!(
+        ferrochain_core::check::check_header(&block.header).is_ok(),
+        "it meets its own target"
+    );
+    let err =
+        ferrochain_core::check::check_block(block.clone(), &net, &mut rand::rng()).unwrap_err();
+    assert_eq!(
+        err,
+        BlockError::TargetTooEasy {
+            height: Height(2),
+            target: easy,
+            easiest: net.spec().initial_target().unwrap(),
+        }
+    );
+    // Even the chain's pow_limit is too easy on a fixed-difficulty chain: only the initial target is allowed.
+    block.header.bits = net.spec().pow_limit.to_compact();
+    assert!(mine(&mut block.header));
+    assert!(matches!(
+        ferrochain_core::check::check_header_for(&block.header, &net),
+        Err(BlockError::TargetTooEasy { .. })
+    ));
+    // With the right target, the same block gets as far as its signatures.
+    block.header.bits = net.spec().initial_bits;
+    assert!(mine(&mut block.header));
+    assert!(matches!(
+        ferrochain_core::check::check_block(block, &net, &mut rand::rng()),
+        Err(BlockError::Transaction {
+            source: TxError::BadSignature { .. },
+            ..
+        })
+    ));
+}
+
+#[test]
+fn the_easiest_target_grows_at_most_fourfold_per_retarget_up_to_the_pow_limit() {
+    // The lab preset's rules with easy targets, so that mining 30 blocks is quick.
+    let lab = ChainSpec {
+        initial_bits: Target::from_leading_zero_bits(10).to_compact(),
+        pow_limit: Target::from_leading_zero_bits(2),
+        ..ChainSpec::lab()
+    };
+    let n = lab.retarget_interval;
+    let initial = lab.initial_target().unwrap();
+    // Before the first retarget (at 2 × interval) only the initial target is possible.
+    for h in [0, 1, n, 2 * n - 1] {
+        assert_eq!(lab.easiest_target_at(Height(h)), initial, "height {h}");
+    }
+    // Each retarget may make it 4× easier (two leading zero bits fewer), until the pow_limit.
+    let zeros = |h: u64| lab.easiest_target_at(Height(h)).leading_zero_bits();
+    let start = initial.leading_zero_bits();
+    assert_eq!(zeros(2 * n), start - 2);
+    assert_eq!(zeros(3 * n - 1), start - 2);
+    assert_eq!(zeros(3 * n), start - 4);
+    assert_eq!(lab.easiest_target_at(Height(u64::MAX)), lab.pow_limit);
+    assert!((0..40 * n).all(|h| lab.easiest_target_at(Height(h)) <= lab.pow_limit));
+    // A chain whose retargets all went the easiest way stays within the bound: the rule never refuses a
+    // valid chain.
+    let net = Network::new(lab.clone()).unwrap();
+    let mut chain = ChainBuilder::new(net.clone());
+    let miner = addr(&SigningKey::from_secret_bytes([9; 32]));
+    let mut t = lab.genesis_time_ms;
+    for _ in 1..=3 * n {
+        // Blocks far slower than the target: every retarget eases by the full ×4.
+        t += lab.target_block_time_ms * 10;
+        chain
+            .mine_block(Vec::new(), miner, t, &mut rand::rng())
+            .unwrap();
+        let header = chain.tip().header;
+        assert!(header.bits.to_target().unwrap() <= lab.easiest_target_at(header.height));
+    }
+    assert_eq!(
+        chain
+            .tip()
+            .header
+            .bits
+            .to_target()
+            .unwrap()
+            .leading_zero_bits(),
+        start - 4
+    );
+}

@@ -88,7 +88,7 @@ fn main() {
         let short: Vec<_> = blocks.iter().take(SHORT).cloned().collect();
         tokio::task::spawn_blocking(move || {
             for chunk in blocks.chunks(LOAD_BATCH) {
-                let batch = node.submit_blocks(chunk.to_vec());
+                let batch = node.submit_blocks(chunk.to_vec(), None);
                 assert!(batch.error.is_none(), "{:?}", batch.error);
             }
         })
@@ -109,7 +109,7 @@ fn main() {
             .await;
         let node = n.node.clone();
         tokio::task::spawn_blocking(move || {
-            let batch = node.submit_blocks(short);
+            let batch = node.submit_blocks(short, None);
             assert!(batch.error.is_none(), "{:?}", batch.error);
         })
         .await

@@ -5,7 +5,8 @@
 //! Requests that name their sender (`url` of a handshake, `from` of an announcement) are refused with 403
 //! `peer_banned` while that URL is banned. Invalid data in an announcement scores its sender — but only when
 //! the request really comes from the sender's address ([`attributable`]), so that nobody can get an honest
-//! peer banned by naming it.
+//! peer banned by naming it. A block that is only *early* (its time too far ahead of this node's clock) is
+//! not invalid data: it is refused with 400 `block_not_yet` and nobody is scored ([`block_is_misbehaviour`]).
 
 use ferrochain_node::ErrorCode;
 use std::net::SocketAddr;
@@ -17,7 +18,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use ferrochain_core::check::TxError;
 use ferrochain_core::{Block, BlockHash, Decode, Encode, Height, Transaction};
-use ferrochain_state::{BlockOutcome, MempoolError, StateError};
+use ferrochain_state::{BlockOutcome, MempoolError, Source, StateError};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -81,7 +82,29 @@ fn sender(node: &Node, from: Option<&str>) -> Result<Option<String>, ApiError> {
     Ok(Some(url))
 }
 
-/// Scores the sender of invalid data, if it can be blamed; returns whether it is banned now.
+/// Whether a block refused for `error` proves its sender dishonest: it breaks a consensus rule, or descends
+/// from a block that does. A block that is not valid *yet* (too far in the future, [`StateError::NotYet`]) is
+/// not: clocks of honest nodes differ, and a strike would ban a peer for one skewed clock.
+fn block_is_misbehaviour(error: &NodeError) -> bool {
+    matches!(
+        error,
+        NodeError::State(StateError::InvalidBlock { .. } | StateError::KnownInvalid(_))
+    )
+}
+
+/// Who sent a block, for the chain state's record of senders of bad blocks: the `from` peer when the request
+/// comes from its address, else the client's address.
+async fn block_source(from: Option<&str>, remote: Option<SocketAddr>) -> Option<Source> {
+    match (from, remote) {
+        (Some(url), _) if attributable(url, remote).await => Some(Source::new(url)),
+        (_, Some(addr)) => Some(Source::new(addr.ip().to_string())),
+        _ => None,
+    }
+}
+
+/// Scores the sender of invalid data, if it can be blamed; returns whether it is banned now. Callers decide
+/// what is invalid data ([`block_is_misbehaviour`], [`tx_error_is_misbehaviour`]): never a block that is only
+/// early.
 async fn blame(
     node: &Node,
     from: Option<&str>,
@@ -339,11 +362,16 @@ async fn submit_block(
     let hash = block.hash();
     node.peers()
         .note_received(Item::Block(hash), from.as_deref());
-    let outcome = match node.blocking(move |node| node.submit_block(block)).await? {
+    let source = block_source(from.as_deref(), remote).await;
+    let submitted = node
+        .blocking(move |node| match source {
+            Some(source) => node.submit_block_from(block, &source),
+            None => node.submit_block(block),
+        })
+        .await?;
+    let outcome = match submitted {
         Ok(outcome) => outcome,
-        Err(
-            e @ NodeError::State(StateError::InvalidBlock { .. } | StateError::KnownInvalid(_)),
-        ) => {
+        Err(e) if block_is_misbehaviour(&e) => {
             let reason = format!("an invalid block: {e}");
             blame(&node, from.as_deref(), remote, SCORE_INVALID, &reason).await;
             return Err(e.into());
@@ -354,6 +382,7 @@ async fn submit_block(
         BlockOutcome::AlreadyKnown => ("already_known", None, false),
         BlockOutcome::Orphan { missing_parent } => ("orphan", Some(*missing_parent), false),
         BlockOutcome::SideChain => ("side_chain", None, false),
+        BlockOutcome::HeaderOnly => ("header_only", None, false),
         BlockOutcome::Connected(r) => ("connected", None, !r.disconnected.is_empty()),
     };
     let syncing = match (missing_parent, from) {

@@ -35,9 +35,20 @@ pub struct Builder {
     listen: Option<SocketAddr>,
     background: bool,
     base_path: String,
+    clock: Option<ferrochain_state::chain::Clock>,
 }
 
 impl Builder {
+    /// Gives the node's chain state this clock (ms since the Unix epoch) instead of the system's: e.g. a node
+    /// whose clock is behind its peers' ([`Node::open_with_clock`]).
+    #[must_use]
+    pub fn clock(self, clock: ferrochain_state::chain::Clock) -> Builder {
+        Builder {
+            clock: Some(clock),
+            ..self
+        }
+    }
+
     /// Adds a change to the config (after the fixture's defaults; tweaks apply in order).
     #[must_use]
     pub fn config(self, tweak: impl FnOnce(&mut Config) + Send + 'static) -> Builder {
@@ -104,6 +115,7 @@ impl Builder {
             }
         };
         let tweak = self.tweak;
+        let clock = self.clock;
         let path = data.clone();
         let node = tokio::task::spawn_blocking(move || {
             let mut config = Config {
@@ -115,7 +127,11 @@ impl Builder {
                 config.listen = addr;
             }
             tweak(&mut config);
-            Node::open(config).expect("the test node opens")
+            match clock {
+                Some(clock) => Node::open_with_clock(config, clock),
+                None => Node::open(config),
+            }
+            .expect("the test node opens")
         })
         .await
         .expect("opening the node does not panic");
@@ -182,6 +198,7 @@ impl TestNode {
             listen: None,
             background: true,
             base_path: String::new(),
+            clock: None,
         }
     }
 

@@ -10,7 +10,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::routing::{get, post};
@@ -492,4 +492,92 @@ async fn a_peer_that_keeps_restarting_its_headers_is_given_up_on() {
     }
     assert_eq!(asked.load(Ordering::SeqCst), 0);
     assert_eq!(tip(&a.node), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_peer_whose_clock_is_ahead_is_not_banned_and_its_block_is_taken_once_the_clock_catches_up()
+ {
+    // The receiver's clock is behind the sender's by more than the network allows a block to be ahead.
+    let sender = start().await;
+    let drift = Network::dev().spec().max_future_drift_ms;
+    let behind = Arc::new(AtomicU64::new(drift + 10 * 60 * 1000));
+    let lag = behind.clone();
+    let clock: ferrochain_state::chain::Clock =
+        Arc::new(move || ferrochain_node::now_ms().saturating_sub(lag.load(Ordering::SeqCst)));
+    let receiver = TestNode::builder().app_only().clock(clock).start().await;
+    p2p::register_peer(&receiver.node, sender.root())
+        .await
+        .unwrap();
+    let peer = sender.root().to_string();
+    mine(&sender.node, 1).await;
+    let block = sender.node.state().block_at(Height(1)).unwrap().unwrap();
+    let client = reqwest::Client::new();
+    // Announced three times (one strike for invalid data is a ban): refused as "not yet", never scored.
+    for _ in 0..3 {
+        let answer = client
+            .post(format!("{}/p2p/v1/blocks", receiver.root()))
+            .json(&serde_json::json!({ "hex": hex::encode(block.to_bytes()), "from": peer }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 400);
+        let body: serde_json::Value = answer.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "block_not_yet", "{body}");
+    }
+    assert!(receiver.node.peers().banned(&peer).is_none());
+    assert_eq!(receiver.node.peers().get(&peer).unwrap().score, 0);
+    // Not remembered as invalid: nothing of it is kept.
+    assert!(receiver.node.state().header(&block.hash()).is_none());
+    // A sync from the sender stops before the early block, without blame either.
+    let report = p2p::sync_with(&receiver.node, &peer).await.unwrap();
+    assert_eq!((report.headers_received, report.connected), (0, 0));
+    assert_eq!(receiver.node.state().tip().height, Height(0));
+    assert!(receiver.node.peers().banned(&peer).is_none());
+    assert_eq!(receiver.node.peers().get(&peer).unwrap().score, 0);
+    // The receiver's clock catches up: the same sync takes the block.
+    behind.store(0, Ordering::SeqCst);
+    let report = p2p::sync_with(&receiver.node, &peer).await.unwrap();
+    assert_eq!(report.connected, 1);
+    assert_eq!(tip(&receiver.node), tip(&sender.node));
+    assert!(receiver.node.peers().banned(&peer).is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_side_block_whose_branch_cannot_win_keeps_only_its_header() {
+    // A valid block off genesis while the tip is five blocks ahead: its branch has far less work.
+    let a = start().await;
+    let b = start().await;
+    mine(&a.node, 5).await;
+    let genesis = a.node.network().genesis().clone();
+    let side = ferrochain_core::testing::side_block(
+        a.node.network(),
+        PubkeyHash::from_bytes([3; 20]),
+        &genesis,
+        b"low work",
+    );
+    let hash = side.hash();
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/p2p/v1/blocks", a.root()))
+        .json(&serde_json::json!({ "hex": hex::encode(side.to_bytes()), "from": b.root() }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["outcome"], "header_only", "{answer}");
+    // Its body is not stored: the block is not served, only its header is indexed.
+    let (status, _) = a
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/v1/blocks/{hash}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+    assert!(a.node.state().block(&hash).unwrap().is_none());
+    assert!(!a.node.state().header(&hash).unwrap().has_body);
+    // A valid block is no misbehaviour: the sender is not scored.
+    assert!(a.node.peers().banned(b.root()).is_none());
+    assert_eq!(tip(&a.node).height, 5);
 }

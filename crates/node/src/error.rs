@@ -81,6 +81,8 @@ codes! {
     InvalidBlockId = "invalid_block_id",
     /// A block that breaks a consensus rule.
     InvalidBlock = "invalid_block",
+    /// A block whose time is too far ahead of this node's clock: not invalid, not yet valid (send it later).
+    BlockNotYet = "block_not_yet",
     /// A transaction that breaks a rule (signature, amounts, payload, inputs).
     InvalidTransaction = "invalid_transaction",
     /// A transaction that is not a record where a record was asked for.
@@ -138,6 +140,7 @@ impl ErrorCode {
             StateError::InvalidBlock { .. } | StateError::KnownInvalid(_) => {
                 ErrorCode::InvalidBlock
             }
+            StateError::NotYet { .. } => ErrorCode::BlockNotYet,
             StateError::Mempool(
                 MempoolError::Conflict { .. }
                 | MempoolError::AlreadyInPool(_)

@@ -265,6 +265,7 @@ pub fn outcome_label<E>(result: &Result<ferrochain_state::BlockOutcome, E>) -> &
     match result {
         Ok(BlockOutcome::Connected(_)) => "connected",
         Ok(BlockOutcome::SideChain) => "side_chain",
+        Ok(BlockOutcome::HeaderOnly) => "header_only",
         Ok(BlockOutcome::Orphan { .. }) => "orphan",
         Ok(BlockOutcome::AlreadyKnown) => "already_known",
         Err(_) => "invalid",

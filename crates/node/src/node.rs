@@ -209,6 +209,18 @@ impl Node {
     /// # Errors
     /// [`OpenError`] with a message saying what to fix.
     pub fn open(config: Config) -> Result<Node, OpenError> {
+        Node::open_with_clock(config, ferrochain_state::chain::system_clock())
+    }
+
+    /// [`Node::open`] with the chain state's clock given: the clock the "not too far in the future" rule and
+    /// the sync's header checks read (tests skew it to play a node whose clock is behind).
+    ///
+    /// # Errors
+    /// As [`Node::open`].
+    pub fn open_with_clock(
+        config: Config,
+        clock: ferrochain_state::chain::Clock,
+    ) -> Result<Node, OpenError> {
         if config.require_token_on_loopback && config.api_token.is_none() {
             return Err(OpenError::Settings(
                 "require_token_on_loopback needs an api_token (--api-token): without one, nobody could act \
@@ -223,6 +235,7 @@ impl Node {
         })?;
         let state_config = StateConfig {
             mempool_max_bytes: config.mempool_max_bytes,
+            clock,
             ..StateConfig::default()
         };
         let state = State::open(network.clone(), open_store(&config)?, state_config)?;
@@ -426,9 +439,34 @@ impl Node {
     /// # Errors
     /// [`NodeError::State`] with the reason the block was refused.
     pub fn submit_block(&self, block: Block) -> Result<BlockOutcome, NodeError> {
+        self.submit_block_source(block, None)
+    }
+
+    /// [`Node::submit_block`] for a block sent by `source` (a peer's URL, or a client's address): the chain
+    /// state counts the invalid blocks of each source and drops their held orphans first
+    /// ([`State::submit_block_from`]).
+    ///
+    /// # Errors
+    /// As [`Node::submit_block`].
+    pub fn submit_block_from(
+        &self,
+        block: Block,
+        source: &ferrochain_state::Source,
+    ) -> Result<BlockOutcome, NodeError> {
+        self.submit_block_source(block, Some(source))
+    }
+
+    fn submit_block_source(
+        &self,
+        block: Block,
+        source: Option<&ferrochain_state::Source>,
+    ) -> Result<BlockOutcome, NodeError> {
         // Metrics hook: validation timing (`ferrochain_block_validation_seconds`).
         let started = std::time::Instant::now();
-        let outcome = self.inner.state.submit_block(block);
+        let outcome = match source {
+            Some(source) => self.inner.state.submit_block_from(block, source),
+            None => self.inner.state.submit_block(block),
+        };
         self.inner
             .metrics
             .observe_block_validation(started.elapsed(), crate::metrics::outcome_label(&outcome));
@@ -438,11 +476,16 @@ impl Node {
     }
 
     /// Validates and stores a batch of blocks in one store transaction ([`State::submit_blocks`]; blocking),
-    /// publishing events and bumping the tip generation as [`Node::submit_block`] does.
-    pub fn submit_blocks(&self, blocks: Vec<Block>) -> ferrochain_state::BatchOutcome {
+    /// publishing events and bumping the tip generation as [`Node::submit_block`] does. `source` is the
+    /// sender ([`Node::submit_block_from`]).
+    pub fn submit_blocks(
+        &self,
+        blocks: Vec<Block>,
+        source: Option<&ferrochain_state::Source>,
+    ) -> ferrochain_state::BatchOutcome {
         let started = std::time::Instant::now();
         let n = blocks.len().max(1) as u32;
-        let batch = self.inner.state.submit_blocks(blocks);
+        let batch = self.inner.state.submit_blocks(blocks, source);
         let per_block = started.elapsed() / n;
         for (_, outcome) in &batch.outcomes {
             let label = crate::metrics::outcome_label::<()>(&Ok(outcome.clone()));

@@ -14,16 +14,28 @@
 //! # Correctness
 //! A block that fails validation leaves no trace in the store unless its header was valid and the failure came
 //! from its transactions in context: then its index entry is kept with `invalid = true`, so the node never
-//! downloads or connects it (or its descendants) again.
+//! downloads or connects it (or its descendants) again. A block "too far in the future" is not invalid, only
+//! not valid *yet* ([`StateError::NotYet`]): nothing of it is kept, and it is accepted when it comes again
+//! once the clock allows.
+//!
+//! # What is stored (ADR 0023)
+//! Only blocks that can matter take space:
+//! - a block with an unknown parent is held in memory, in a pool bounded by count and bytes whose blocks from
+//!   senders of bad data go first ([`StateConfig::max_orphans`], [`StateConfig::max_orphan_bytes`],
+//!   [`State::submit_block_from`]);
+//! - a side-chain block whose chain has less work than the active one, and which no known header of a branch
+//!   with at least the active chain's work descends from, keeps only its header in the index
+//!   (`has_body = false`, [`BlockOutcome::HeaderOnly`]). Its body is taken when it comes again once its
+//!   branch could win: headers first ([`State::submit_headers`]), then bodies, as a syncing node fetches them.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 
 use ferrochain_core::block::Block;
 use ferrochain_core::check::{
     BlockError, CheckedBlock, HeaderContext, OverlayView, check_block, check_header_contextual,
-    check_transaction, connect_block,
+    check_header_for, check_transaction, connect_block,
 };
 use ferrochain_core::encode::{Decode, Encode};
 use ferrochain_core::merkle::{MerkleProof, merkle_proof};
@@ -34,6 +46,7 @@ use ferrochain_core::utxo::{BlockChanges, MemoryUtxoSet, UtxoEntry};
 use ferrochain_core::{Amount, BlockHash, Header, Height, Network, PubkeyHash, Txid};
 
 use crate::mempool::{Mempool, MempoolEntry, MempoolError};
+use crate::orphans::{OrphanPool, Source};
 use crate::store::{
     ChangeSet, ConnectRecord, Connector, HeaderRecord, HistoryRow, MempoolRecord, Store, StoreError,
 };
@@ -61,6 +74,8 @@ pub struct StateConfig {
     pub mempool_max_bytes: usize,
     /// Most blocks with an unknown parent held while waiting for the parent.
     pub max_orphans: usize,
+    /// Largest total encoded size of the blocks held while waiting for their parent.
+    pub max_orphan_bytes: usize,
     /// The clock used for the "not too far in the future" rule.
     pub clock: Clock,
 }
@@ -70,6 +85,7 @@ impl Default for StateConfig {
         StateConfig {
             mempool_max_bytes: 32 * 1024 * 1024,
             max_orphans: 256,
+            max_orphan_bytes: 8 * 1024 * 1024,
             clock: system_clock(),
         }
     }
@@ -80,6 +96,7 @@ impl std::fmt::Debug for StateConfig {
         f.debug_struct("StateConfig")
             .field("mempool_max_bytes", &self.mempool_max_bytes)
             .field("max_orphans", &self.max_orphans)
+            .field("max_orphan_bytes", &self.max_orphan_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -98,6 +115,21 @@ pub enum StateError {
         /// Why (boxed: block errors carry hashes and targets).
         error: Box<BlockError>,
     },
+    /// The block's time is further ahead of this node's clock than the network's drift allows. The block is
+    /// not invalid — it may be valid a little later — so nothing of it is kept and its sender is not to blame
+    /// (`docs/protocol.md` §8, open point 4).
+    #[error(
+        "block {hash} is not valid yet: its time {time_ms} is ahead of this node's clock plus the allowed drift \
+         ({max_allowed}); it is accepted when it comes again once the clock allows"
+    )]
+    NotYet {
+        /// The block.
+        hash: BlockHash,
+        /// Its time, ms since the Unix epoch.
+        time_ms: u64,
+        /// This node's clock plus the allowed drift when it was refused.
+        max_allowed: u64,
+    },
     /// The block, or one of its ancestors, was found invalid before.
     #[error("block {0} is known to be invalid (it or an ancestor failed validation)")]
     KnownInvalid(BlockHash),
@@ -114,13 +146,19 @@ pub enum StateError {
 pub enum BlockOutcome {
     /// The block was already stored.
     AlreadyKnown,
-    /// The parent is unknown: the block is held until it arrives (a node should sync from the sender).
+    /// The block cannot be connected yet: its parent is unknown (the block is held in memory until it arrives),
+    /// or the block was stored but the body of an ancestor is missing (its header alone is known). A node
+    /// should sync from the sender.
     Orphan {
-        /// The missing parent.
+        /// The missing parent, or the lowest ancestor whose body is missing.
         missing_parent: BlockHash,
     },
     /// Stored on a side chain with no more work than the active one.
     SideChain,
+    /// On a side chain with less work than the active one, which no known branch with at least the active
+    /// chain's work contains: only its header was kept (`has_body = false`), not its body. It is taken when it
+    /// comes again once its branch could win (headers first: [`State::submit_headers`]).
+    HeaderOnly,
     /// The active chain changed.
     Connected(Reorged),
 }
@@ -465,8 +503,9 @@ struct Inner {
     active: Vec<BlockHash>,
     utxos: MemoryUtxoSet,
     mempool: Mempool,
-    orphans: HashMap<BlockHash, CheckedBlock>,
-    orphan_order: VecDeque<BlockHash>,
+    orphans: OrphanPool,
+    /// What headers-first storage needs to decide cheaply (ADR 0023).
+    branches: Branches,
     next_seq: u64,
 }
 
@@ -519,6 +558,20 @@ impl StoreHandle {
         self.writer.store().block(hash)
     }
 }
+
+/// What headers-first storage needs to decide cheaply, without scanning the block index for every block.
+#[derive(Debug, Default)]
+struct Branches {
+    /// The known header with the most work (first seen on ties), with or without its body: a side block on its
+    /// branch could win. `None` until a header is added after opening (the index is then searched once).
+    best_header: Option<BlockHash>,
+    /// Stored blocks with more work than the tip when they came, whose branch lacks the body of an ancestor:
+    /// when that body arrives, the state switches to the best of them.
+    waiting: HashSet<BlockHash>,
+}
+
+/// Most blocks remembered in [`Branches::waiting`].
+const MAX_WAITING: usize = 64;
 
 /// The transaction-index and address-history rows of a connected block.
 fn connect_record(block: &Block, txids: &[Txid], changes: BlockChanges) -> ConnectRecord {
@@ -678,7 +731,7 @@ impl State {
         inner.utxos = MemoryUtxoSet::from_parts(changes.created, changes.txids);
         inner.mempool = Mempool::new(inner.config.mempool_max_bytes);
         inner.orphans.clear();
-        inner.orphan_order.clear();
+        inner.branches = Branches::default();
         inner.next_seq = 1;
         self.publish_all(&mut inner);
         Ok(inner.tip())
@@ -1064,29 +1117,70 @@ impl State {
 
     /// Validates a block fully and stores it; switches the active chain when the block's chain has more work
     /// (reorganising if needed). Blocks whose parent is unknown are held (bounded) and connected when the
-    /// parent arrives.
+    /// parent arrives. A side-chain block whose branch cannot win keeps only its header
+    /// ([`BlockOutcome::HeaderOnly`]). Same as [`State::submit_block_from`] with no known sender.
     ///
     /// # Errors
     /// [`StateError::InvalidBlock`] (nothing of an invalid block is stored except, for a block whose header
-    /// was valid, its index entry marked invalid), [`StateError::KnownInvalid`], [`StateError::Store`].
+    /// was valid, its index entry marked invalid), [`StateError::NotYet`] (nothing stored),
+    /// [`StateError::KnownInvalid`], [`StateError::Store`].
     pub fn submit_block(&self, block: Block) -> Result<BlockOutcome, StateError> {
+        self.accept_from(block, None)
+    }
+
+    /// [`State::submit_block`] for a block sent by `source` (a peer, a client): a block refused as invalid
+    /// counts against its source, and when the orphan pool is full the blocks of the sources with the most bad
+    /// blocks are dropped first (ADR 0023).
+    ///
+    /// # Errors
+    /// As [`State::submit_block`].
+    pub fn submit_block_from(
+        &self,
+        block: Block,
+        source: &Source,
+    ) -> Result<BlockOutcome, StateError> {
+        self.accept_from(block, Some(source))
+    }
+
+    fn accept_from(
+        &self,
+        block: Block,
+        source: Option<&Source>,
+    ) -> Result<BlockOutcome, StateError> {
         let hash = block.hash();
         {
-            let view = self.view();
-            if let Some(rec) = view.index.get(&hash) {
+            let mut inner = self.lock();
+            if let Some(rec) = inner.index.get(&hash) {
                 if rec.invalid {
+                    inner.orphans.note_bad(source);
                     return Err(StateError::KnownInvalid(hash));
                 }
                 if rec.has_body {
                     return Ok(BlockOutcome::AlreadyKnown);
                 }
+                // Its header alone is kept and its branch still cannot win: no need to check it again.
+                let tip_work = inner.tip().chain_work;
+                if rec.chain_work < tip_work && !inner.branch_could_win(rec, true, tip_work) {
+                    return Ok(BlockOutcome::HeaderOnly);
+                }
+            }
+            if inner.orphans.contains(&hash) {
+                return Ok(BlockOutcome::Orphan {
+                    missing_parent: block.header.prev_hash,
+                });
             }
         }
-        // Stateless checks (proof of work, Merkle root, signatures) run without holding the lock.
-        let checked = check_block(block, &self.network, &mut rand::rng())
-            .map_err(|error| invalid(hash, error))?;
+        // Stateless checks run without holding the lock, cheapest first: the target against the network's bound
+        // and the proof of work (one hash), then sizes and the Merkle root, and only then the signatures.
+        let checked = match check_block(block, &self.network, &mut rand::rng()) {
+            Ok(checked) => checked,
+            Err(error) => {
+                self.lock().orphans.note_bad(source);
+                return Err(invalid(hash, error));
+            }
+        };
         let mut inner = self.lock();
-        let outcome = inner.accept_with_orphans(&self.network, checked);
+        let outcome = inner.accept_with_orphans(&self.network, checked, source);
         self.publish(&mut inner);
         outcome
     }
@@ -1094,11 +1188,12 @@ impl State {
     /// Validates and stores a batch of blocks (a sync or resolve), in order, committing them **together in
     /// one store transaction**: a crash inside the batch leaves the state of the previous batch. The
     /// stateless checks of every block run before the state lock is taken. Stops at the first block that
-    /// fails (or whose parent is unknown); the blocks before it are committed.
+    /// fails (or whose parent is unknown); the blocks before it are committed. `source` is the sender, as for
+    /// [`State::submit_block_from`].
     ///
     /// If the final commit fails, nothing of the batch is stored: the in-memory state is loaded again from
     /// the store and the store error is returned for the first block.
-    pub fn submit_blocks(&self, blocks: Vec<Block>) -> BatchOutcome {
+    pub fn submit_blocks(&self, blocks: Vec<Block>, source: Option<&Source>) -> BatchOutcome {
         let mut out = BatchOutcome::default();
         let mut checked = Vec::with_capacity(blocks.len());
         for block in blocks {
@@ -1106,6 +1201,7 @@ impl State {
             match check_block(block, &self.network, &mut rand::rng()) {
                 Ok(c) => checked.push(c),
                 Err(error) => {
+                    self.lock().orphans.note_bad(source);
                     out.error = Some((hash, invalid(hash, error)));
                     break;
                 }
@@ -1116,7 +1212,7 @@ impl State {
         inner.store.batch = Some(Vec::new());
         for block in checked {
             let hash = block.hash();
-            match inner.accept_with_orphans(&self.network, block) {
+            match inner.accept_with_orphans(&self.network, block, source) {
                 Ok(outcome @ BlockOutcome::Orphan { .. }) => {
                     out.outcomes.push((hash, outcome));
                     break;
@@ -1153,12 +1249,63 @@ impl State {
         self.publish(&mut inner);
         out
     }
+
+    /// Takes the headers of a branch before its bodies (headers first, as a syncing node fetches them): each is
+    /// checked statelessly and against its parent, which must be known (the first header's parent, or the
+    /// header before it), and kept in the block index without a body (`has_body = false`) — but only when
+    /// the branch shows at least the active chain's work: a branch that cannot win takes no space. Bodies
+    /// submitted afterwards ([`State::submit_block`]) are then stored even while their own chain still has
+    /// less work than the active one, because their branch could win. Headers already known are skipped.
+    /// Returns how many headers were added; it stops at the first header whose parent is unknown.
+    ///
+    /// # Errors
+    /// [`StateError::InvalidBlock`] or [`StateError::NotYet`] for the first header that fails (none of the
+    /// batch is then kept), [`StateError::KnownInvalid`], [`StateError::Store`].
+    pub fn submit_headers(&self, headers: &[Header]) -> Result<usize, StateError> {
+        let mut hashes = Vec::with_capacity(headers.len());
+        for header in headers {
+            let hash =
+                check_header_for(header, &self.network).map_err(|e| invalid(header.hash(), e))?;
+            hashes.push(hash);
+        }
+        let mut inner = self.lock();
+        let added = inner.accept_headers(&self.network, headers, &hashes);
+        self.publish(&mut inner);
+        added
+    }
+
+    /// The state's clock (ms since the Unix epoch): the one the "not too far in the future" rule uses.
+    pub fn now_ms(&self) -> u64 {
+        (self.shared.clock)()
+    }
+
+    /// The blocks held while waiting for their parent: how many, and their encoded size in bytes.
+    pub fn orphan_pool_size(&self) -> (usize, usize) {
+        let inner = self.lock();
+        (inner.orphans.len(), inner.orphans.bytes())
+    }
 }
 
 fn invalid(hash: BlockHash, error: BlockError) -> StateError {
     StateError::InvalidBlock {
         hash,
         error: Box::new(error),
+    }
+}
+
+/// The error for a block that failed `error`: [`StateError::NotYet`] for a time too far in the future (not
+/// invalid, only early), [`StateError::InvalidBlock`] otherwise.
+fn refused(hash: BlockHash, error: BlockError) -> StateError {
+    match error {
+        BlockError::TimeTooFarInFuture {
+            time_ms,
+            max_allowed,
+        } => StateError::NotYet {
+            hash,
+            time_ms,
+            max_allowed,
+        },
+        error => invalid(hash, error),
     }
 }
 
@@ -1290,8 +1437,8 @@ impl Inner {
             index,
             active,
             utxos,
-            orphans: HashMap::new(),
-            orphan_order: VecDeque::new(),
+            orphans: OrphanPool::default(),
+            branches: Branches::default(),
             next_seq,
         };
         // Re-admit the persisted mempool in arrival order; drop what no longer fits the chain.
@@ -1317,35 +1464,39 @@ impl Inner {
         Ok(inner)
     }
 
-    /// Accepts a block, then the held orphans that were waiting for it (and for them, transitively).
+    /// Accepts a block, then the held orphans that were waiting for it (and for them, transitively). A block
+    /// refused as invalid counts against its sender (`source`, or the orphan's own).
     fn accept_with_orphans(
         &mut self,
         network: &Network,
         checked: CheckedBlock,
+        source: Option<&Source>,
     ) -> Result<BlockOutcome, StateError> {
         let hash = checked.hash();
-        let outcome = self.accept(network, checked)?;
+        let outcome = self.accept(network, checked, source);
+        if matches!(
+            outcome,
+            Err(StateError::InvalidBlock { .. } | StateError::KnownInvalid(_))
+        ) {
+            self.orphans.note_bad(source);
+        }
+        let outcome = outcome?;
         // Blocks that were waiting for this one can now follow.
         let mut merged = outcome.clone();
         let mut parents = vec![hash];
         while let Some(parent) = parents.pop() {
-            let children: Vec<BlockHash> = self
-                .orphans
-                .iter()
-                .filter(|(_, b)| b.header().prev_hash == parent)
-                .map(|(h, _)| *h)
-                .collect();
-            for child in children {
-                let Some(block) = self.orphans.remove(&child) else {
-                    continue;
-                };
-                self.orphan_order.retain(|h| *h != child);
-                if let Ok(BlockOutcome::Connected(r)) = self.accept(network, block) {
-                    if let BlockOutcome::Connected(m) = &mut merged {
-                        m.connected.extend(r.connected);
-                    } else {
-                        merged = BlockOutcome::Connected(r);
+            for (block, from) in self.orphans.take_children(&parent) {
+                let child = block.hash();
+                match self.accept(network, block, from.as_ref()) {
+                    Ok(BlockOutcome::Connected(r)) => {
+                        if let BlockOutcome::Connected(m) = &mut merged {
+                            m.connected.extend(r.connected);
+                        } else {
+                            merged = BlockOutcome::Connected(r);
+                        }
                     }
+                    Ok(_) | Err(StateError::NotYet { .. } | StateError::Store(_)) => {}
+                    Err(_) => self.orphans.note_bad(from.as_ref()),
                 }
                 parents.push(child);
             }
@@ -1374,16 +1525,209 @@ impl Inner {
         )
     }
 
-    fn hold_orphan(&mut self, block: CheckedBlock) {
-        let hash = block.hash();
-        if self.orphans.insert(hash, block).is_none() {
-            self.orphan_order.push_back(hash);
+    /// Checks a header whose parent `parent` is known against its place in the chain and builds its index
+    /// record (without a body). A header seen before keeps its first-seen order.
+    fn header_record(
+        &self,
+        network: &Network,
+        header: &Header,
+        hash: BlockHash,
+        parent: &HeaderRecord,
+    ) -> Result<HeaderRecord, StateError> {
+        if parent.invalid {
+            return Err(StateError::KnownInvalid(parent.hash));
         }
-        while self.orphan_order.len() > self.config.max_orphans {
-            if let Some(old) = self.orphan_order.pop_front() {
-                self.orphans.remove(&old);
+        let ctx = self
+            .header_context(network, &parent.hash)
+            .map_err(|e| invalid(hash, BlockError::BadBits(e)))?;
+        check_header_contextual(header, &ctx, network).map_err(|error| refused(hash, error))?;
+        let work = header
+            .bits
+            .to_target()
+            .map(|t| t.work())
+            .unwrap_or(Work::ZERO);
+        Ok(HeaderRecord {
+            hash,
+            header: *header,
+            chain_work: parent.chain_work.saturating_add(work),
+            seq: self.index.get(&hash).map_or(self.next_seq, |r| r.seq),
+            has_body: false,
+            invalid: false,
+        })
+    }
+
+    /// Whether a block with index record `rec` is on a branch that could win: some known header descending
+    /// from it has at least `tip_work`. Only a block whose header was in the index before can have known
+    /// descendants; the best header's branch is tried first, the whole index only if that fails.
+    fn branch_could_win(&self, rec: &HeaderRecord, known: bool, tip_work: Work) -> bool {
+        if !known {
+            return false;
+        }
+        let descends = |e: &HeaderRecord| {
+            e.chain_work >= tip_work
+                && e.header.height > rec.header.height
+                && !e.invalid
+                && self.ancestor_in_index(&e.hash, rec.header.height) == Some(rec.hash)
+        };
+        if self.best_header().is_some_and(descends) {
+            return true;
+        }
+        self.index.values().any(descends)
+    }
+
+    /// The known header with the most work, first seen on ties.
+    fn best_header(&self) -> Option<&HeaderRecord> {
+        self.branches.best_header.and_then(|h| self.index.get(&h))
+    }
+
+    /// Adds a checked header record to the index (and keeps the best header up to date).
+    fn index_header(&mut self, rec: HeaderRecord) {
+        self.index.insert(rec.hash, rec);
+        let best = match self.branches.best_header {
+            Some(h) if self.index.contains_key(&h) => Some(h),
+            _ => self
+                .index
+                .values()
+                .max_by(|a, b| a.chain_work.cmp(&b.chain_work).then(b.seq.cmp(&a.seq)))
+                .map(|r| r.hash),
+        };
+        let best_work = best.and_then(|h| self.index.get(&h)).map(|r| r.chain_work);
+        self.branches.best_header = match best_work {
+            Some(w) if w >= rec.chain_work => best,
+            _ => Some(rec.hash),
+        };
+    }
+
+    /// The ancestor of `hash` at `height` by parent links in the index alone (side branches included).
+    fn ancestor_in_index(&self, hash: &BlockHash, height: Height) -> Option<BlockHash> {
+        let mut cur = self.index.get(hash)?;
+        while cur.header.height > height {
+            cur = self.index.get(&cur.header.prev_hash)?;
+        }
+        (cur.header.height == height).then_some(cur.hash)
+    }
+
+    /// The lowest block between the active chain and `hash` (included) whose body is not stored.
+    fn first_missing_body(&self, hash: &BlockHash) -> Option<BlockHash> {
+        let mut missing = None;
+        let mut cur = *hash;
+        while !self.is_active(&cur) {
+            let rec = self.index.get(&cur)?;
+            if !rec.has_body {
+                missing = Some(cur);
+            }
+            cur = rec.header.prev_hash;
+        }
+        missing
+    }
+
+    /// Of the stored blocks waiting for an ancestor's body ([`Branches::waiting`]) that descend from `hash`,
+    /// have more work than the tip and whose whole branch is now stored and valid, the one with the most work
+    /// (first seen on ties): the chain to switch to once the body of `hash` has completed a branch.
+    fn best_stored_descendant(&self, hash: &BlockHash) -> Option<BlockHash> {
+        let tip_work = self.tip().chain_work;
+        let height = self.index.get(hash)?.header.height;
+        let mut candidates: Vec<&HeaderRecord> = self
+            .branches
+            .waiting
+            .iter()
+            .filter_map(|h| self.index.get(h))
+            .filter(|e| e.chain_work > tip_work && e.has_body && !e.invalid)
+            .filter(|e| self.ancestor_in_index(&e.hash, height) == Some(*hash))
+            .collect();
+        candidates.sort_by(|a, b| b.chain_work.cmp(&a.chain_work).then(a.seq.cmp(&b.seq)));
+        candidates
+            .into_iter()
+            .find(|e| {
+                self.first_missing_body(&e.hash).is_none() && !self.has_invalid_ancestor(&e.hash)
+            })
+            .map(|e| e.hash)
+    }
+
+    /// Whether a block between the active chain and `hash` is marked invalid.
+    fn has_invalid_ancestor(&self, hash: &BlockHash) -> bool {
+        let mut cur = *hash;
+        while !self.is_active(&cur) {
+            let Some(rec) = self.index.get(&cur) else {
+                return false;
+            };
+            if rec.invalid {
+                return true;
+            }
+            cur = rec.header.prev_hash;
+        }
+        false
+    }
+
+    /// Keeps the checked headers of a branch in the index without bodies (see [`State::submit_headers`]).
+    fn accept_headers(
+        &mut self,
+        network: &Network,
+        headers: &[Header],
+        hashes: &[BlockHash],
+    ) -> Result<usize, StateError> {
+        let first_seq = self.next_seq;
+        let mut added: Vec<HeaderRecord> = Vec::new();
+        let mut best = Work::ZERO;
+        let mut result = Ok(());
+        for (header, hash) in headers.iter().zip(hashes) {
+            if let Some(rec) = self.index.get(hash) {
+                if rec.invalid {
+                    result = Err(StateError::KnownInvalid(*hash));
+                    break;
+                }
+                best = best.max(rec.chain_work);
+                continue;
+            }
+            let Some(parent) = self.index.get(&header.prev_hash).copied() else {
+                break;
+            };
+            match self.header_record(network, header, *hash, &parent) {
+                Ok(rec) => {
+                    best = best.max(rec.chain_work);
+                    self.index_header(rec);
+                    self.next_seq += 1;
+                    added.push(rec);
+                }
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
             }
         }
+        let forget = |inner: &mut Inner, added: &[HeaderRecord]| {
+            for rec in added {
+                inner.index.remove(&rec.hash);
+            }
+            inner.next_seq = first_seq;
+            // The best header may have been one of them: it is searched again when next needed.
+            if inner.best_header().is_none() {
+                inner.branches.best_header = None;
+            }
+        };
+        if let Err(e) = result {
+            forget(self, &added);
+            return Err(e);
+        }
+        // A branch with less work than the active chain cannot win: its headers take no space.
+        if added.is_empty() || best < self.tip().chain_work {
+            forget(self, &added);
+            return Ok(0);
+        }
+        let cs = ChangeSet {
+            headers: added.clone(),
+            ..ChangeSet::default()
+        };
+        if let Err(e) = self.store.commit(&cs) {
+            forget(self, &added);
+            return Err(e.into());
+        }
+        Ok(added.len())
+    }
+
+    fn hold_orphan(&mut self, block: CheckedBlock, source: Option<&Source>) {
+        let (count, bytes) = (self.config.max_orphans, self.config.max_orphan_bytes);
+        self.orphans.insert(block, source.cloned(), count, bytes);
     }
 
     /// Accepts a stateless-checked block whose parent may or may not be known.
@@ -1391,9 +1735,11 @@ impl Inner {
         &mut self,
         network: &Network,
         block: CheckedBlock,
+        source: Option<&Source>,
     ) -> Result<BlockOutcome, StateError> {
         let hash = block.hash();
-        if let Some(rec) = self.index.get(&hash) {
+        let known = self.index.get(&hash).copied();
+        if let Some(rec) = known {
             if rec.invalid {
                 return Err(StateError::KnownInvalid(hash));
             }
@@ -1403,49 +1749,118 @@ impl Inner {
         }
         let prev = block.header().prev_hash;
         let Some(parent) = self.index.get(&prev).copied() else {
-            self.hold_orphan(block);
+            self.hold_orphan(block, source);
             return Ok(BlockOutcome::Orphan {
                 missing_parent: prev,
             });
         };
-        if parent.invalid {
-            return Err(StateError::KnownInvalid(prev));
+        let record = self.header_record(network, block.header(), hash, &parent)?;
+        let tip_work = self.tip().chain_work;
+        if record.chain_work < tip_work
+            && !self.branch_could_win(&record, known.is_some(), tip_work)
+        {
+            // Headers first: a branch with less work than the active chain keeps its header, not its body.
+            if known.is_none() {
+                self.store.commit(&ChangeSet {
+                    headers: vec![record],
+                    ..ChangeSet::default()
+                })?;
+                self.index_header(record);
+                self.next_seq += 1;
+            }
+            return Ok(BlockOutcome::HeaderOnly);
         }
-        let ctx = self
-            .header_context(network, &prev)
-            .map_err(|e| invalid(hash, BlockError::BadBits(e)))?;
-        check_header_contextual(block.header(), &ctx, network)
-            .map_err(|error| invalid(hash, error))?;
-        let work = block
-            .header()
-            .bits
-            .to_target()
-            .map(|t| t.work())
-            .unwrap_or(Work::ZERO);
         let record = HeaderRecord {
-            hash,
-            header: *block.header(),
-            chain_work: parent.chain_work.saturating_add(work),
-            seq: self.next_seq,
             has_body: true,
-            invalid: false,
+            ..record
         };
         let mut cs = ChangeSet {
             headers: vec![record],
             bodies: vec![(hash, block.block().to_bytes())],
             ..ChangeSet::default()
         };
-        self.index.insert(hash, record);
+        let stored_seq = |inner: &mut Inner| {
+            if known.is_none() {
+                inner.next_seq += 1;
+            }
+        };
+        // More work than the tip but an ancestor's body is missing: the block is stored (its branch could win)
+        // and waits for that body. (Only then is the branch walked: a block with no more work than the tip is
+        // not connected, whatever its ancestors.)
+        let missing = if record.chain_work > tip_work {
+            self.first_missing_body(&prev)
+        } else {
+            None
+        };
+        if let Some(missing) = missing {
+            self.store.commit(&cs)?;
+            self.index_header(record);
+            stored_seq(self);
+            if self.branches.waiting.len() < MAX_WAITING {
+                self.branches.waiting.insert(hash);
+            }
+            return Ok(BlockOutcome::Orphan {
+                missing_parent: missing,
+            });
+        }
+        self.index_header(record);
         match self.update_best_chain(network, &mut cs, hash, Some(block)) {
             Ok(outcome) => {
-                self.next_seq += 1;
+                stored_seq(self);
+                if outcome == BlockOutcome::SideChain && !self.branches.waiting.is_empty() {
+                    // This body may have completed a stored branch with more work (its descendants arrived first).
+                    return Ok(self.switch_to_stored_descendant(network, hash));
+                }
                 Ok(outcome)
             }
             Err(e) => {
-                // Not stored: forget it (a resubmission is checked again and refused again).
-                self.index.remove(&hash);
+                // Not stored: forget it, or go back to its header alone (a resubmission is checked again and
+                // refused again).
+                match known {
+                    Some(rec) => self.index.insert(hash, rec),
+                    None => self.index.remove(&hash),
+                };
+                if self.best_header().is_none() {
+                    self.branches.best_header = None;
+                }
                 Err(e)
             }
+        }
+    }
+
+    /// After the body of `hash` was stored on a side chain: switches to the best stored branch through it with
+    /// more work than the tip, if there is one now that this body completed it. A failure there marks the
+    /// failing block invalid (it was stored earlier) and leaves `hash` stored on its side chain.
+    fn switch_to_stored_descendant(&mut self, network: &Network, hash: BlockHash) -> BlockOutcome {
+        let Some(best) = self.best_stored_descendant(&hash) else {
+            return BlockOutcome::SideChain;
+        };
+        let mut cs = ChangeSet::default();
+        let result = self.update_best_chain(network, &mut cs, best, None);
+        let waiting = std::mem::take(&mut self.branches.waiting);
+        self.branches.waiting = waiting
+            .into_iter()
+            .filter(|h| self.index.get(h).is_some_and(|r| !r.invalid) && !self.is_active(h))
+            .collect();
+        match result {
+            Ok(outcome) => outcome,
+            Err(StateError::InvalidBlock { hash: bad, .. }) => {
+                if let Some(rec) = self.index.get_mut(&bad) {
+                    rec.invalid = true;
+                    let rec = *rec;
+                    // Best effort: on a failure here the flag is set again when the branch is tried again.
+                    let _ = self.store.commit(&ChangeSet {
+                        headers: vec![rec],
+                        ..ChangeSet::default()
+                    });
+                }
+                if self.is_active(&hash) {
+                    BlockOutcome::Connected(Reorged::default())
+                } else {
+                    BlockOutcome::SideChain
+                }
+            }
+            Err(_) => BlockOutcome::SideChain,
         }
     }
 

@@ -8,6 +8,8 @@
 //! - [`chain`]: [`State`], the cheap-to-clone handle: submit blocks and transactions, fork choice and reorgs,
 //!   queries (tip, blocks, transactions with confirmations, balances, UTXOs, history, mempool).
 //! - [`mempool`]: the pool of unconfirmed transactions (unconfirmed parents allowed, fee-rate order, bounded).
+//! - [`orphans`]: blocks waiting for their parent, bounded by count and bytes, and the bad-data count of each
+//!   sender ([`orphans::Source`]) that decides whose go first.
 //! - [`ops`]: whole-chain operations: `verify` from genesis, `export` and `import` of a portable block file.
 //! - [`store`]: the [`store::Store`] trait and the [`store::ChangeSet`] each atomic write applies.
 //! - [`schema`]: the relational schema both backends share, its versioned migrations (`migrations/`) and the
@@ -18,6 +20,7 @@
 pub mod chain;
 pub mod mempool;
 pub mod ops;
+pub mod orphans;
 pub mod postgres;
 pub mod schema;
 pub mod sqlite;
@@ -28,4 +31,5 @@ pub use chain::{
     TxInfo, TxStatus,
 };
 pub use mempool::{Mempool, MempoolEntry, MempoolError};
+pub use orphans::Source;
 pub use store::{ChangeSet, Store, StoreError};

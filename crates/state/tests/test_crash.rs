@@ -20,7 +20,7 @@ use std::time::Duration;
 use ferrochain_core::builder::ChainBuilder;
 use ferrochain_core::spec::Allocation;
 use ferrochain_core::{
-    Amount, Block, BlockHash, ChainSpec, Network, PubkeyHash, SigningKey, Target,
+    Amount, Block, BlockHash, ChainSpec, Header, Network, PubkeyHash, SigningKey, Target,
 };
 use ferrochain_state::ops::verify;
 use ferrochain_state::postgres::PostgresStore;
@@ -84,17 +84,81 @@ fn extend(chain: &mut ChainBuilder, n: usize, miner: u8, step_ms: u64, out: &mut
     }
 }
 
-/// The blocks the child submits, in order: a main chain of 40, a branch from height 30 that overtakes it
-/// (reorg of depth 10), then the main chain again until it wins back (reorg of depth 12).
-fn script() -> Vec<Block> {
+/// One submission of the script.
+enum Step {
+    /// The headers of a branch, before its bodies (as a syncing node sends them: the state keeps the bodies
+    /// of a side branch only once its headers show it could win).
+    Headers(Vec<Header>),
+    /// A block.
+    Block(Block),
+    /// Blocks submitted as one batch (one store transaction: `State::submit_blocks`).
+    Batch(Vec<Block>),
+}
+
+/// `steps` with runs of consecutive blocks submitted in batches of `n` (as a sync does), if `n` is given.
+fn batched(steps: Vec<Step>, n: Option<usize>) -> Vec<Step> {
+    let Some(n) = n else { return steps };
+    let mut out = Vec::new();
+    let mut run = Vec::new();
+    for step in steps {
+        match step {
+            Step::Block(b) => {
+                run.push(b);
+                if run.len() == n {
+                    out.push(Step::Batch(std::mem::take(&mut run)));
+                }
+            }
+            other => {
+                if !run.is_empty() {
+                    out.push(Step::Batch(std::mem::take(&mut run)));
+                }
+                out.push(other);
+            }
+        }
+    }
+    if !run.is_empty() {
+        out.push(Step::Batch(run));
+    }
+    out
+}
+
+fn submit(state: &State, step: &Step) {
+    match step {
+        Step::Headers(headers) => {
+            state.submit_headers(headers).unwrap();
+        }
+        Step::Block(block) => {
+            state.submit_block(block.clone()).unwrap();
+        }
+        Step::Batch(blocks) => {
+            let batch = state.submit_blocks(blocks.clone(), None);
+            assert!(batch.error.is_none(), "{:?}", batch.error);
+        }
+    }
+}
+
+/// What the child submits, in order: a main chain of 40, a branch from height 30 that overtakes it
+/// (reorg of depth 10), then the main chain again until it wins back (reorg of depth 12); each branch's
+/// headers come before its bodies.
+fn script() -> Vec<Step> {
+    let mut steps = Vec::new();
+    let mut add = |blocks: Vec<Block>, headers_first: bool| {
+        if headers_first {
+            steps.push(Step::Headers(blocks.iter().map(|b| b.header).collect()));
+        }
+        steps.extend(blocks.into_iter().map(Step::Block));
+    };
     let mut blocks = Vec::new();
     let mut main = ChainBuilder::new(network());
     extend(&mut main, 30, 4, 10_000, &mut blocks);
     let mut branch = main.clone();
     extend(&mut main, 10, 4, 10_000, &mut blocks);
+    add(std::mem::take(&mut blocks), false);
     extend(&mut branch, 12, 5, 9_000, &mut blocks);
+    add(std::mem::take(&mut blocks), true);
     extend(&mut main, 5, 4, 10_000, &mut blocks);
-    blocks
+    add(blocks, true);
+    steps
 }
 
 fn config() -> StateConfig {
@@ -123,26 +187,16 @@ fn crash_child() {
     let Ok(spec) = std::env::var(CHILD_VAR) else {
         return;
     };
-    let blocks = script();
+    let steps = script();
     let state = State::open(network(), open_store(&spec), config()).unwrap();
     // Tell the parent the submissions start now, so its kill lands among them.
     println!("ready");
     let start = std::time::Instant::now();
-    match std::env::var(BATCH_VAR)
+    let batch = std::env::var(BATCH_VAR)
         .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-    {
-        Some(n) => {
-            for chunk in blocks.chunks(n) {
-                let batch = state.submit_blocks(chunk.to_vec());
-                assert!(batch.error.is_none(), "{:?}", batch.error);
-            }
-        }
-        None => {
-            for b in blocks {
-                state.submit_block(b).unwrap();
-            }
-        }
+        .and_then(|v| v.parse::<usize>().ok());
+    for step in &batched(steps, batch) {
+        submit(&state, step);
     }
     println!("submitted_ms={}", start.elapsed().as_millis());
 }
@@ -154,7 +208,7 @@ fn crash_and_check(
     reopen: &dyn Fn() -> Box<dyn Store>,
 ) {
     // The tips the chain passes through, computed once in this process.
-    let blocks = script();
+    let steps = script();
     let reference_dir = tempfile::tempdir().unwrap();
     let reference = State::open(
         network(),
@@ -163,12 +217,10 @@ fn crash_and_check(
     )
     .unwrap();
     let mut tips: HashSet<BlockHash> = HashSet::from([reference.tip().hash]);
-    for (i, b) in blocks.iter().enumerate() {
-        reference.submit_block(b.clone()).unwrap();
-        // Batched, only the state after a whole batch (or after the last block) may be found after a kill.
-        if batch.is_none_or(|n| (i + 1) % n == 0 || i + 1 == blocks.len()) {
-            tips.insert(reference.tip().hash);
-        }
+    // Batched, only the state after a whole batch (or after the last block) may be found after a kill.
+    for step in &batched(steps, batch) {
+        submit(&reference, step);
+        tips.insert(reference.tip().hash);
     }
     let final_tip = reference.tip().hash;
     let exe = std::env::current_exe().unwrap();

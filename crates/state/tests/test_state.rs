@@ -5,6 +5,7 @@
 mod support;
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use ferrochain_core::builder::ChainBuilder;
 use ferrochain_core::check::{BlockError, TxError};
@@ -201,6 +202,11 @@ fn reorg_there_and_back(backend: &Backend) {
     submit_all(&state, &base.blocks()[1..]);
     submit_all(&state, &a_blocks);
     assert_eq!(state.tip().hash, a.tip().hash());
+    // B's headers come first, as a syncing node fetches them: they show more work than A, so B's bodies are
+    // stored even while B's own chain is still behind.
+    let b_headers: Vec<_> = b_blocks.iter().map(|blk| blk.header).collect();
+    assert_eq!(state.submit_headers(&b_headers).unwrap(), 6);
+    assert!(!state.header(&b_blocks[0].hash()).unwrap().has_body);
     // B overtakes A at its sixth block: one reorg of depth 5.
     for (i, blk) in b_blocks.iter().enumerate() {
         let outcome = state.submit_block(blk.clone()).unwrap();
@@ -470,6 +476,212 @@ fn orphans_and_ties(backend: &Backend) {
     assert_ne!(state.tip().hash, rival.tip().hash());
 }
 
+/// A clock the test moves: starts at `ms`.
+fn settable_clock(ms: u64) -> (std::sync::Arc<AtomicU64>, ferrochain_state::chain::Clock) {
+    let now = std::sync::Arc::new(AtomicU64::new(ms));
+    let read = now.clone();
+    (
+        now,
+        std::sync::Arc::new(move || read.load(Ordering::SeqCst)),
+    )
+}
+
+/// A block off genesis while the tip is far ahead keeps only its header: its body is not on disk, before or
+/// after a restart. A branch sent block by block without its headers first is taken when its work shows —
+/// the bodies it lacks are asked for ("orphan" of the lowest missing body) and it wins once they came.
+fn low_work_side_blocks_keep_only_their_header(backend: &Backend) {
+    let mut chain = ChainBuilder::new(network());
+    for _ in 0..10 {
+        mine(&mut chain, Vec::new(), 4, 10);
+    }
+    let state = open(backend);
+    submit_all(&state, &chain.blocks()[1..]);
+    let tip = state.tip();
+    let mut rival = ChainBuilder::new(network());
+    let rivals: Vec<Block> = (0..11)
+        .map(|_| mine(&mut rival, Vec::new(), 3, 9))
+        .collect();
+
+    let first = rivals[0].hash();
+    assert_eq!(
+        state.submit_block(rivals[0].clone()).unwrap(),
+        BlockOutcome::HeaderOnly
+    );
+    assert!(state.block(&first).unwrap().is_none(), "no body stored");
+    let rec = state.header(&first).unwrap();
+    assert!(!rec.has_body && !rec.invalid);
+    assert_eq!(state.tip(), tip);
+    // Sent again: still only its header, nothing checked twice into the store.
+    assert_eq!(
+        state.submit_block(rivals[0].clone()).unwrap(),
+        BlockOutcome::HeaderOnly
+    );
+    // A restart keeps the header alone.
+    drop(state);
+    let state = open(backend);
+    assert!(state.block(&first).unwrap().is_none());
+    assert!(!state.header(&first).unwrap().has_body);
+
+    // The rest of the branch, block by block: less work, header only; equal work (the tenth), stored.
+    for blk in &rivals[1..9] {
+        assert_eq!(
+            state.submit_block(blk.clone()).unwrap(),
+            BlockOutcome::HeaderOnly
+        );
+        assert!(state.block(&blk.hash()).unwrap().is_none());
+    }
+    assert_eq!(
+        state.submit_block(rivals[9].clone()).unwrap(),
+        BlockOutcome::SideChain
+    );
+    // The eleventh has more work than the tip, but the branch lacks bodies: stored, and the lowest missing body
+    // is asked for.
+    assert_eq!(
+        state.submit_block(rivals[10].clone()).unwrap(),
+        BlockOutcome::Orphan {
+            missing_parent: first
+        }
+    );
+    assert_eq!(state.tip(), tip);
+    // The missing bodies come (as a sync from the sender fetches them): the branch could win now, so they are
+    // stored, and the last one completes it: one reorg of depth 10.
+    for blk in &rivals[..8] {
+        assert_eq!(
+            state.submit_block(blk.clone()).unwrap(),
+            BlockOutcome::SideChain
+        );
+        assert!(state.block(&blk.hash()).unwrap().is_some());
+    }
+    let BlockOutcome::Connected(r) = state.submit_block(rivals[8].clone()).unwrap() else {
+        panic!("the completed branch wins")
+    };
+    assert_eq!((r.disconnected.len(), r.connected.len()), (10, 11));
+    assert_eq!(state.tip().hash, rival.tip().hash());
+    assert_eq!(state.utxo_set(), *rival.utxos());
+    // The old chain's blocks stay stored (they were active): a branch of equal or more work always is.
+    assert!(state.block(&chain.tip().hash()).unwrap().is_some());
+    // Headers of a branch with less work than the active one take no space either.
+    let mut low = ChainBuilder::new(network());
+    let low_headers: Vec<_> = (0..3)
+        .map(|_| mine(&mut low, Vec::new(), 2, 8).header)
+        .collect();
+    assert_eq!(state.submit_headers(&low_headers).unwrap(), 0);
+    assert!(state.header(&low_headers[0].hash()).is_none());
+}
+
+/// A block with an easy target of its own choosing (`0x207fffff`, met by half of all hashes) and an unknown
+/// parent is refused on its target — before its signatures — and is neither held nor stored.
+fn easy_bits_orphans_are_refused_and_not_held(backend: &Backend) {
+    let mut chain = ChainBuilder::new(network());
+    mine(&mut chain, Vec::new(), 4, 10);
+    let state = open(backend);
+    let before = snapshot(&state);
+    let t = chain.tip().header.time_ms + 10_000;
+    let mut easy = chain.template(Vec::new(), addr(&key(4)), t);
+    easy.header.prev_hash = ferrochain_core::BlockHash::from_byte_array([7; 32]);
+    easy.header.bits = ferrochain_core::CompactTarget::from_consensus(0x207f_ffff);
+    assert!(ferrochain_core::builder::mine(&mut easy.header));
+    let err = state.submit_block(easy.clone()).unwrap_err();
+    assert!(
+        matches!(err, StateError::InvalidBlock { ref error, .. } if matches!(**error, BlockError::TargetTooEasy { .. })),
+        "{err}"
+    );
+    assert_eq!(state.orphan_pool_size(), (0, 0), "not held");
+    assert!(state.header(&easy.hash()).is_none(), "not indexed");
+    assert!(state.block(&easy.hash()).unwrap().is_none(), "not stored");
+    // The same block with the chain's target is a real orphan: held.
+    let mut fair = easy;
+    fair.header.bits = network().spec().initial_bits;
+    assert!(ferrochain_core::builder::mine(&mut fair.header));
+    assert!(matches!(
+        state.submit_block(fair).unwrap(),
+        BlockOutcome::Orphan { .. }
+    ));
+    assert_eq!(state.orphan_pool_size().0, 1);
+    assert_eq!(snapshot(&state), before);
+    drop(state);
+    assert_eq!(snapshot(&open(backend)), before);
+}
+
+/// The orphan pool is bounded by bytes, and a sender that sent an invalid block loses its orphans first.
+fn orphans_are_bounded_by_bytes_and_bad_senders_go_first(backend: &Backend) {
+    let mut chain = ChainBuilder::new(network());
+    let blocks: Vec<Block> = (0..6)
+        .map(|_| mine(&mut chain, Vec::new(), 4, 10))
+        .collect();
+    let largest = blocks.iter().map(Block::encoded_len).max().unwrap();
+    let cfg = StateConfig {
+        max_orphan_bytes: 3 * largest + largest / 2,
+        ..config()
+    };
+    let state = State::open(network(), backend.store(), cfg).unwrap();
+    let (good, bad) = (
+        ferrochain_state::Source::new("http://good:5000"),
+        ferrochain_state::Source::new("http://bad:5000"),
+    );
+    // The bad sender sends a block whose Merkle root does not match: refused, and counted against it.
+    let mut broken = blocks[0].clone();
+    broken.header.merkle_root = ferrochain_core::MerkleNode::ZERO;
+    assert!(ferrochain_core::builder::mine(&mut broken.header));
+    assert!(state.submit_block_from(broken, &bad).is_err());
+    // Three orphans fill the pool: b3 from the good sender (the oldest), b5 and b6 from the bad one.
+    for (i, from) in [(2, &good), (4, &bad), (5, &bad)] {
+        assert!(matches!(
+            state.submit_block_from(blocks[i].clone(), from).unwrap(),
+            BlockOutcome::Orphan { .. }
+        ));
+    }
+    assert_eq!(state.orphan_pool_size().0, 3);
+    // A fourth does not fit: the bad sender's oldest (b5) goes, not the oldest of all (b3).
+    state.submit_block_from(blocks[3].clone(), &good).unwrap();
+    let (count, bytes) = state.orphan_pool_size();
+    assert_eq!(count, 3);
+    assert!(bytes <= 3 * largest + largest / 2);
+    // b1 and b2 arrive: b3 and b4 follow from the pool, b5 is gone, so b6 still waits.
+    submit_all(&state, &blocks[..1]);
+    let BlockOutcome::Connected(r) = state.submit_block(blocks[1].clone()).unwrap() else {
+        panic!("b2 connects")
+    };
+    assert_eq!(
+        r.connected,
+        blocks[1..4].iter().map(Block::hash).collect::<Vec<_>>()
+    );
+    assert_eq!(state.tip().height.0, 4);
+    assert_eq!(state.orphan_pool_size().0, 1);
+}
+
+/// A block too far ahead of this node's clock is "not yet", not invalid: nothing of it is kept, and it is
+/// accepted once the clock has caught up.
+fn future_blocks_are_not_yet_valid(backend: &Backend) {
+    let mut chain = ChainBuilder::new(network());
+    let b1 = mine(&mut chain, Vec::new(), 4, 10);
+    let drift = network().spec().max_future_drift_ms;
+    let (now, clock) = settable_clock(b1.header.time_ms - drift - 60_000);
+    let cfg = StateConfig { clock, ..config() };
+    let state = State::open(network(), backend.store(), cfg.clone()).unwrap();
+    let err = state.submit_block(b1.clone()).unwrap_err();
+    assert!(
+        matches!(err, StateError::NotYet { hash, time_ms, .. } if hash == b1.hash() && time_ms == b1.header.time_ms),
+        "{err}"
+    );
+    assert!(
+        state.header(&b1.hash()).is_none(),
+        "not marked invalid, not kept"
+    );
+    assert_eq!(state.tip().height.0, 0);
+    // Its header alone is refused the same way.
+    assert!(matches!(
+        state.submit_headers(&[b1.header]),
+        Err(StateError::NotYet { .. })
+    ));
+    now.store(b1.header.time_ms - drift, Ordering::SeqCst);
+    assert!(matches!(
+        state.submit_block(b1.clone()).unwrap(),
+        BlockOutcome::Connected(_)
+    ));
+    assert_eq!(state.tip().hash, b1.hash());
+}
+
 /// The mempool: unconfirmed change may be spent, double spends are refused, blocks take transactions in
 /// fee-rate then arrival order, and mined transactions leave the pool.
 fn mempool_rules(backend: &Backend) {
@@ -571,6 +783,10 @@ mod on {
         reset_to_genesis_forgets_the_chain,
         invalid_blocks_leave_no_trace,
         orphans_and_ties,
-        mempool_rules
+        mempool_rules,
+        low_work_side_blocks_keep_only_their_header,
+        easy_bits_orphans_are_refused_and_not_held,
+        orphans_are_bounded_by_bytes_and_bad_senders_go_first,
+        future_blocks_are_not_yet_valid
     );
 }

@@ -234,7 +234,7 @@ fn a_batch_is_one_commit_and_stops_at_the_first_bad_block(backend: &Backend) {
     blocks[5].header.nonce ^= 0xdead_beef;
     let bad = blocks[5].hash();
     let (state, commits) = open_counting(backend);
-    let batch = state.submit_blocks(blocks.clone());
+    let batch = state.submit_blocks(blocks.clone(), None);
     assert_eq!(batch.outcomes.len(), 5);
     assert!(
         batch

@@ -288,6 +288,10 @@ pub(super) async fn add_block(
                 StatusCode::ACCEPTED,
                 "Block stored on a side chain: its chain has no more work than the active one",
             ),
+            BlockOutcome::HeaderOnly => text(
+                StatusCode::ACCEPTED,
+                "Block header kept, body not stored: its chain has less work than the active one",
+            ),
             BlockOutcome::Orphan { missing_parent } => text(
                 StatusCode::ACCEPTED,
                 format!(

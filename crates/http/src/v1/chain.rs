@@ -332,7 +332,8 @@ fn transaction_from_json(value: serde_json::Value) -> Result<Transaction, ApiErr
 /// What became of a submitted block.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BlockOutcomeView {
-    /// `connected` (the active chain changed), `side_chain`, `orphan` (parent unknown, held) or
+    /// `connected` (the active chain changed), `side_chain`, `header_only` (on a branch with less work than the
+    /// active one: only its header kept), `orphan` (parent unknown, held; or an ancestor's body missing) or
     /// `already_known`.
     pub outcome: String,
     /// The block's hash.
@@ -385,6 +386,7 @@ pub async fn submit_block(
     match outcome {
         BlockOutcome::AlreadyKnown => view.outcome = "already_known".into(),
         BlockOutcome::SideChain => view.outcome = "side_chain".into(),
+        BlockOutcome::HeaderOnly => view.outcome = "header_only".into(),
         BlockOutcome::Orphan { missing_parent } => {
             view.outcome = "orphan".into();
             view.missing_parent = Some(missing_parent.to_string());

@@ -6,7 +6,7 @@
 //!    ([`locator_heights`]). The peer answers the headers of its active chain after the first of those it
 //!    has on its own active chain: the last common block.
 //! 3. Check every header before anything else is fetched: it must link to the one before (previous hash,
-//!    height + 1), carry its proof of work (`check_header`) and agree with its place in the chain (the target
+//!    height + 1), carry its proof of work under a target the network allows at that height (`check_header_for`) and agree with its place in the chain (the target
 //!    the difficulty rules require, a time after the median of the last 11, not too far in the future).
 //! 4. Sum the work of the received headers ourselves (`bits → target → work`) onto the trusted cumulative work
 //!    of the common block. Only when that branch has **more** work than our tip are its bodies fetched — the
@@ -14,14 +14,23 @@
 //! 5. Fetch bodies in batches (`POST /p2p/v1/blocks/get`), check each is the block whose header was checked,
 //!    and submit them in order to the chain state, which validates them fully and switches branches when the
 //!    work says so. The first invalid block stops the sync with [`PeerError::InvalidData`].
+//!    Before the bodies, the checked headers go to the chain state ([`ferrochain_state::State::submit_headers`]),
+//!    which keeps the bodies of a side branch only when the branch could win (headers first, ADR 0023).
 //! 6. Repeat from the last received header until the peer has no more.
+//!
+//! A header (or block) whose time is too far ahead of this node's clock is *not yet* valid, not invalid: the
+//! sync stops before it without blaming the peer, and takes it in a later sync once the clock allows
+//! (`docs/protocol.md` open point 4). The header checks read the chain state's clock
+//! ([`ferrochain_state::State::now_ms`]).
 
 use std::collections::VecDeque;
 
-use ferrochain_core::check::{HeaderContext, check_header, check_header_contextual};
+use ferrochain_core::check::{
+    BlockError, HeaderContext, check_header_contextual, check_header_for,
+};
 use ferrochain_core::spec::median_time_past;
 use ferrochain_core::{Block, BlockHash, Decode, Header, Height, Work};
-use ferrochain_state::{BlockOutcome, StateError};
+use ferrochain_state::{BlockOutcome, Source, StateError};
 use futures::StreamExt;
 
 use super::client::PeerClient;
@@ -30,7 +39,7 @@ use super::{
     MAX_BLOCKS_PER_RESPONSE, MAX_HEADERS_PER_RESPONSE, PeerError, RESOLVE_CONCURRENCY,
     SCORE_FALSE_CLAIM, check_not_banned, punish,
 };
-use crate::node::{Node, NodeError, now_ms};
+use crate::node::{Node, NodeError};
 use crate::peers::PeerInfo;
 
 /// Most headers of a branch with less work than ours held while waiting to see whether it overtakes ours.
@@ -239,6 +248,10 @@ struct Sync<'a> {
     end: Option<BranchEnd>,
     /// Batches that did not continue the previous one.
     restarts: usize,
+    /// This node's clock (the chain state's) for the header checks, read at each batch.
+    now_ms: u64,
+    /// Why the sync stopped before a header or block that is not valid yet (too far in the future).
+    not_yet: Option<String>,
     report: SyncReport,
 }
 
@@ -253,6 +266,8 @@ impl<'a> Sync<'a> {
             recent: VecDeque::new(),
             end: None,
             restarts: 0,
+            now_ms: node.state().now_ms(),
+            not_yet: None,
             report: SyncReport {
                 peer: client.url().to_string(),
                 headers_received: 0,
@@ -306,15 +321,18 @@ impl<'a> Sync<'a> {
                 .collect::<Result<Vec<_>, _>>()?;
             let Some(first) = headers.first() else { break };
             self.attach(first).await?;
+            self.now_ms = self.node.state().now_ms();
+            let mut taken = 0;
             for header in &headers {
-                self.accept_header(header)?;
+                if !self.accept_header(header)? {
+                    break;
+                }
+                taken += 1;
             }
-            self.report.headers_received += headers.len();
+            self.report.headers_received += taken;
             // Counted as they arrive, so that the peer list shows a sync's progress.
-            self.node
-                .peers()
-                .record_synced(self.client.url(), headers.len(), 0);
-            let batch: Vec<BlockHash> = self.pending[self.pending.len() - headers.len()..]
+            self.node.peers().record_synced(self.client.url(), taken, 0);
+            let batch: Vec<BlockHash> = self.pending[self.pending.len() - taken..]
                 .iter()
                 .map(|(h, _)| *h)
                 .collect();
@@ -342,7 +360,7 @@ impl<'a> Sync<'a> {
                     "more than {MAX_PENDING_HEADERS} headers of a branch with less work than ours"
                 )));
             }
-            if headers.len() < limit {
+            if headers.len() < limit || self.not_yet.is_some() {
                 break;
             }
             // Continue after the last header; the original locator lets a peer that switched branches
@@ -354,6 +372,11 @@ impl<'a> Sync<'a> {
         }
         let tip = TipInfo::of(self.node);
         self.report.tip_after = tip;
+        if let Some(reason) = &self.not_yet {
+            // The peer's tip is ahead of this node's clock: its claim cannot be measured yet, and is not false.
+            tracing::info!(peer = %self.client.url(), %reason, "sync stopped before a block that is not valid yet");
+            return Ok(None);
+        }
         // A peer's active chain never loses work, so the headers it serves after its handshake show at least
         // the work it claimed there. With no headers at all, its tip is one of our locator's blocks.
         let shown = self
@@ -411,8 +434,9 @@ impl<'a> Sync<'a> {
         Ok(())
     }
 
-    /// Checks one header against the branch so far and appends it.
-    fn accept_header(&mut self, header: &Header) -> Result<(), PeerError> {
+    /// Checks one header against the branch so far and appends it. `Ok(false)`: the header is not valid *yet*
+    /// (too far ahead of this node's clock); the sync stops before it, and nobody is to blame.
+    fn accept_header(&mut self, header: &Header) -> Result<bool, PeerError> {
         let network = self.node.network();
         let spec = network.spec();
         let end = self.end.ok_or_else(|| invalid("no branch to extend"))?;
@@ -426,7 +450,7 @@ impl<'a> Sync<'a> {
                 header.height
             )));
         }
-        let hash = check_header(header)
+        let hash = check_header_for(header, network)
             .map_err(|e| invalid(format!("header {} at height {height}: {e}", header.hash())))?;
         let time_at = |h: Height| {
             self.recent
@@ -453,10 +477,16 @@ impl<'a> Sync<'a> {
             height,
             expected_bits,
             median_time_past: median_time_past(&times),
-            now_ms: now_ms(),
+            now_ms: self.now_ms,
         };
-        check_header_contextual(header, &ctx, network)
-            .map_err(|e| invalid(format!("header {hash} at height {height}: {e}")))?;
+        match check_header_contextual(header, &ctx, network) {
+            Ok(()) => {}
+            Err(e @ BlockError::TimeTooFarInFuture { .. }) => {
+                self.not_yet = Some(format!("header {hash} at height {height}: {e}"));
+                return Ok(false);
+            }
+            Err(e) => return Err(invalid(format!("header {hash} at height {height}: {e}"))),
+        }
         let work = header
             .bits
             .to_target()
@@ -471,25 +501,39 @@ impl<'a> Sync<'a> {
         while self.recent.len() > self.recent_len() {
             self.recent.pop_front();
         }
-        Ok(())
+        Ok(true)
     }
 
-    /// Downloads the bodies of the pending headers this node lacks and submits them in order.
+    /// Hands the pending headers (a branch with more work than this node's) to the chain state, then downloads
+    /// the bodies it lacks and submits them in order.
     async fn fetch_and_submit(&mut self) -> Result<(), PeerError> {
-        let pending: Vec<BlockHash> = std::mem::take(&mut self.pending)
-            .into_iter()
-            .map(|(h, _)| h)
-            .collect();
-        let wanted = self
+        let pending = std::mem::take(&mut self.pending);
+        let (taken, wanted) = self
             .node
             .blocking(move |node| {
-                pending
+                let state = node.state();
+                let headers: Vec<Header> = pending.iter().map(|(_, h)| *h).collect();
+                let taken = state.submit_headers(&headers);
+                let wanted = pending
                     .into_iter()
-                    .filter(|h| !node.state().header(h).is_some_and(|r| r.has_body))
-                    .collect::<Vec<_>>()
+                    .map(|(h, _)| h)
+                    .filter(|h| !state.header(h).is_some_and(|r| r.has_body))
+                    .collect::<Vec<_>>();
+                (taken, wanted)
             })
             .await
             .map_err(local)?;
+        match taken {
+            Ok(_) => {}
+            Err(e @ StateError::NotYet { .. }) => {
+                self.not_yet = Some(e.to_string());
+                return Ok(());
+            }
+            Err(e @ (StateError::InvalidBlock { .. } | StateError::KnownInvalid(_))) => {
+                return Err(invalid(e.to_string()));
+            }
+            Err(e) => return Err(local(NodeError::State(e))),
+        }
         let mut rest: &[BlockHash] = &wanted;
         while !rest.is_empty() {
             let ask = &rest[..rest.len().min(self.options.blocks_per_request)];
@@ -521,15 +565,21 @@ impl<'a> Sync<'a> {
             let n = blocks.len();
             self.report.blocks_received += n;
             self.node.peers().record_synced(self.client.url(), 0, n);
+            let source = Source::new(self.client.url());
             let (connected, reorged, error) = self
                 .node
-                .blocking(move |node| submit_in_order(&node, blocks))
+                .blocking(move |node| submit_in_order(&node, blocks, &source))
                 .await
                 .map_err(local)?;
             self.report.connected += connected;
             self.report.reorged |= reorged;
-            if let Some(e) = error {
-                return Err(e);
+            match error {
+                None => {}
+                Some(Stop::NotYet(reason)) => {
+                    self.not_yet = Some(reason);
+                    return Ok(());
+                }
+                Some(Stop::Failed(e)) => return Err(e),
             }
             rest = &rest[n..];
         }
@@ -537,34 +587,49 @@ impl<'a> Sync<'a> {
     }
 }
 
-/// Submits blocks in order as one batch (one store transaction, [`Node::submit_blocks`]), stopping at the
-/// first that fails; returns how many blocks joined the active chain, whether it switched branches, and the
-/// failure.
-fn submit_in_order(node: &Node, blocks: Vec<Block>) -> (usize, bool, Option<PeerError>) {
+/// Why [`submit_in_order`] stopped early.
+enum Stop {
+    /// A block is not valid yet (too far in the future): nobody's fault.
+    NotYet(String),
+    /// The peer's block failed, or this node did.
+    Failed(PeerError),
+}
+
+/// Submits blocks (sent by `source`) in order as one batch (one store transaction, [`Node::submit_blocks`]),
+/// stopping at the first that fails; returns how many blocks joined the active chain, whether it switched
+/// branches, and why it stopped early.
+fn submit_in_order(
+    node: &Node,
+    blocks: Vec<Block>,
+    source: &Source,
+) -> (usize, bool, Option<Stop>) {
     let (mut connected, mut reorged) = (0, false);
-    let batch = node.submit_blocks(blocks);
+    let batch = node.submit_blocks(blocks, Some(source));
     for (hash, outcome) in batch.outcomes {
         match outcome {
             BlockOutcome::Connected(r) => {
                 connected += r.connected.len();
                 reorged |= !r.disconnected.is_empty();
             }
-            BlockOutcome::SideChain | BlockOutcome::AlreadyKnown => {}
+            // A body the state did not keep (its branch has less work than ours after all) is no fault.
+            BlockOutcome::SideChain | BlockOutcome::AlreadyKnown | BlockOutcome::HeaderOnly => {}
             BlockOutcome::Orphan { missing_parent } => {
                 let e = invalid(format!(
                     "block {hash} does not connect: its parent {missing_parent} is unknown"
                 ));
-                return (connected, reorged, Some(e));
+                return (connected, reorged, Some(Stop::Failed(e)));
             }
         }
     }
-    match batch.error {
-        None => (connected, reorged, None),
+    let stop = match batch.error {
+        None => None,
+        Some((_, e @ StateError::NotYet { .. })) => Some(Stop::NotYet(e.to_string())),
         Some((_, e @ (StateError::InvalidBlock { .. } | StateError::KnownInvalid(_)))) => {
-            (connected, reorged, Some(invalid(e.to_string())))
+            Some(Stop::Failed(invalid(e.to_string())))
         }
-        Some((_, e)) => (connected, reorged, Some(local(NodeError::State(e)))),
-    }
+        Some((_, e)) => Some(Stop::Failed(local(NodeError::State(e)))),
+    };
+    (connected, reorged, stop)
 }
 
 fn decode_header(hex: &str) -> Result<Header, PeerError> {

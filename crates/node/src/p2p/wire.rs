@@ -197,7 +197,8 @@ pub struct SubmitBlockRequest {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubmitBlockResponse {
-    /// `connected`, `side_chain`, `orphan` or `already_known`.
+    /// `connected`, `side_chain`, `header_only` (on a branch with less work: only its header kept), `orphan` or
+    /// `already_known`.
     pub outcome: String,
     /// The block's hash.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
