@@ -976,6 +976,9 @@ async fn the_network_page_draws_forks_and_adds_peers() {
         .run(move |node| {
             let a = side_block(&node, &blocks[0], b"side a");
             let b = side_block(&node, &a, b"side b");
+            // Headers first (as a syncing node sends them): the branch reaches the tip's work, so its bodies
+            // are stored (ADR 0023: a branch that cannot win would keep only its headers).
+            node.state().submit_headers(&[a.header, b.header]).unwrap();
             for blk in [&a, &b] {
                 let outcome = node.submit_block(blk.clone()).unwrap();
                 assert_eq!(outcome, ferrochain_state::BlockOutcome::SideChain);

@@ -459,11 +459,22 @@ async fn run(chromium: &str) {
             .block_at(ferrochain_core::Height(1))
             .unwrap()
             .unwrap();
-        let side = side_block(&n, &parent, b"a losing branch");
-        assert_eq!(
-            n.submit_block(side).unwrap(),
-            ferrochain_state::BlockOutcome::SideChain
-        );
+        // Up to the tip's height, headers first: a branch with the tip's work is stored (ADR 0023: one that
+        // cannot win would keep only its headers).
+        let tip = n.state().tip().height;
+        let mut branch = vec![side_block(&n, &parent, b"a losing branch")];
+        while branch[branch.len() - 1].header.height < tip {
+            let next = side_block(&n, &branch[branch.len() - 1], b"a losing branch");
+            branch.push(next);
+        }
+        let headers: Vec<_> = branch.iter().map(|b| b.header).collect();
+        n.state().submit_headers(&headers).unwrap();
+        for side in branch {
+            assert_eq!(
+                n.submit_block(side).unwrap(),
+                ferrochain_state::BlockOutcome::SideChain
+            );
+        }
     })
     .await
     .unwrap();
