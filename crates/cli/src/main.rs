@@ -88,6 +88,12 @@ struct NodeArgs {
     /// Bearer token allowing owner operations from anywhere (else loopback only).
     #[arg(long, value_name = "TOKEN")]
     api_token: Option<String>,
+    /// Most keys the node keystore holds [default: 1000].
+    #[arg(long, value_name = "N")]
+    max_keys: Option<usize>,
+    /// Most open HTTP connections [default: 512].
+    #[arg(long, value_name = "N")]
+    max_connections: Option<usize>,
     /// A TOML config file (see `ferrochain node init-config`).
     #[arg(long, value_name = "FILE")]
     config: Option<std::path::PathBuf>,
@@ -149,6 +155,12 @@ impl NodeArgs {
         }
         if let Some(v) = &self.api_token {
             config.api_token = Some(v.clone());
+        }
+        if let Some(v) = self.max_keys {
+            config.max_keys = v;
+        }
+        if let Some(v) = self.max_connections {
+            config.max_connections = v;
         }
         Ok(config)
     }
