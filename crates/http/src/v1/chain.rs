@@ -185,7 +185,7 @@ pub async fn record_proof(
     get,
     path = "/addresses/{address}",
     tag = "chain",
-    params(("address" = String, Path, description = "A bech32m address of this network", pattern = r"^([a-z0-9]{1,83}1[02-9ac-hj-np-z]{6,}|[A-Z0-9]{1,83}1[02-9AC-HJ-NP-Z]{6,})$")),
+    params(("address" = String, Path, description = "A bech32m address of this network", pattern = r"^[0-9A-Za-z]{1,83}1[02-9ac-hj-np-zAC-HJ-NP-Z]{6,}$")),
     responses(
         (status = 200, description = "The address", body = AddressView),
         (status = 400, description = "Not an address (`invalid_address`) or another network's (`wrong_network`)", body = ErrorBody),
@@ -203,7 +203,7 @@ pub async fn address(
     get,
     path = "/addresses/{address}/utxos",
     tag = "chain",
-    params(("address" = String, Path, description = "A bech32m address of this network", pattern = r"^([a-z0-9]{1,83}1[02-9ac-hj-np-z]{6,}|[A-Z0-9]{1,83}1[02-9AC-HJ-NP-Z]{6,})$"), UtxoQuery),
+    params(("address" = String, Path, description = "A bech32m address of this network", pattern = r"^[0-9A-Za-z]{1,83}1[02-9ac-hj-np-zAC-HJ-NP-Z]{6,}$"), UtxoQuery),
     responses(
         (status = 200, description = "The unspent outputs", body = UtxoList),
         (status = 400, description = "Not an address of this network", body = ErrorBody),
@@ -222,7 +222,7 @@ pub async fn address_utxos(
     get,
     path = "/addresses/{address}/history",
     tag = "chain",
-    params(("address" = String, Path, description = "A bech32m address of this network", pattern = r"^([a-z0-9]{1,83}1[02-9ac-hj-np-z]{6,}|[A-Z0-9]{1,83}1[02-9AC-HJ-NP-Z]{6,})$"), PageQuery),
+    params(("address" = String, Path, description = "A bech32m address of this network", pattern = r"^[0-9A-Za-z]{1,83}1[02-9ac-hj-np-zAC-HJ-NP-Z]{6,}$"), PageQuery),
     responses(
         (status = 200, description = "A page of the address's history", body = HistoryPage),
         (status = 400, description = "Not an address of this network, or a bad page", body = ErrorBody),

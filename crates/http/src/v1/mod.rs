@@ -244,6 +244,19 @@ mod tests {
     }
 
     #[test]
+    fn optional_bodies_are_documented_optional() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        for path in ["/mine", "/miner/start"] {
+            let body = &doc["paths"][path]["post"]["requestBody"];
+            assert_ne!(body["required"], true, "{path}: {body}");
+        }
+        for path in ["/txs", "/blocks", "/peers"] {
+            let body = &doc["paths"][path]["post"]["requestBody"];
+            assert_eq!(body["required"], true, "{path}: {body}");
+        }
+    }
+
+    #[test]
     fn documented_patterns_and_ranges_are_the_ones_the_code_checks() {
         use crate::read::{ADDRESS_PATTERN, BLOCK_ID_PATTERN, MAX_OFFSET, MAX_PAGE, TXID_PATTERN};
         let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
@@ -281,7 +294,7 @@ mod tests {
     }
 
     #[test]
-    fn the_path_checks_accept_what_the_patterns_describe_and_nothing_else() {
+    fn the_path_checks_refuse_what_the_patterns_refuse() {
         let net = ferrochain_core::Network::dev();
         let address = net.address(&ferrochain_core::PubkeyHash::from_bytes([7; 20]));
         assert!(crate::read::path_address(&net, &address).is_ok());

@@ -42,7 +42,7 @@ pub struct Mined {
     post,
     path = "/mine",
     tag = "mining",
-    request_body(content = MineRequest, description = "Optional; an empty body mines one block to the node's address"),
+    request_body(content = Option<MineRequest>, description = "Optional; an empty body mines one block to the node's address"),
     security(("api_token" = []), ()),
     responses(
         (status = 200, description = "The mined blocks", body = Mined),
@@ -94,7 +94,7 @@ pub struct MinerStart {
     post,
     path = "/miner/start",
     tag = "mining",
-    request_body(content = MinerStart, description = "Optional"),
+    request_body(content = Option<MinerStart>, description = "Optional"),
     security(("api_token" = []), ()),
     responses(
         (status = 200, description = "The miner, running", body = MinerView),
@@ -296,7 +296,7 @@ pub struct Sent {
     post,
     path = "/wallets/{address}/send",
     tag = "wallets",
-    params(("address" = String, Path, description = "A node-held address", pattern = r"^([a-z0-9]{1,83}1[02-9ac-hj-np-z]{6,}|[A-Z0-9]{1,83}1[02-9AC-HJ-NP-Z]{6,})$")),
+    params(("address" = String, Path, description = "A node-held address", pattern = r"^[0-9A-Za-z]{1,83}1[02-9ac-hj-np-zAC-HJ-NP-Z]{6,}$")),
     request_body = SendRequest,
     security(("api_token" = []), ()),
     responses(
@@ -361,7 +361,7 @@ pub struct RecordSubmitted {
     post,
     path = "/wallets/{address}/records",
     tag = "wallets",
-    params(("address" = String, Path, description = "A node-held address, the record's author", pattern = r"^([a-z0-9]{1,83}1[02-9ac-hj-np-z]{6,}|[A-Z0-9]{1,83}1[02-9AC-HJ-NP-Z]{6,})$")),
+    params(("address" = String, Path, description = "A node-held address, the record's author", pattern = r"^[0-9A-Za-z]{1,83}1[02-9ac-hj-np-zAC-HJ-NP-Z]{6,}$")),
     request_body = RecordRequest,
     security(("api_token" = []), ()),
     responses(
