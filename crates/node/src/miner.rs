@@ -197,12 +197,11 @@ impl Miner {
     pub fn continuous(&self) -> Option<u64> {
         let mut running = self.continuous.lock().unwrap_or_else(|p| p.into_inner());
         // A thread that ended (stopped by shutdown, or panicked) is not mining: report it stopped.
-        if running.as_ref().is_some_and(|c| c.handle.is_finished()) {
-            if let Some(ended) = running.take() {
-                if ended.handle.join().is_err() {
-                    tracing::error!("the mining thread panicked; continuous mining is stopped");
-                }
-            }
+        if running.as_ref().is_some_and(|c| c.handle.is_finished())
+            && let Some(ended) = running.take()
+            && ended.handle.join().is_err()
+        {
+            tracing::error!("the mining thread panicked; continuous mining is stopped");
         }
         running.as_ref().map(|c| c.interval_secs)
     }
