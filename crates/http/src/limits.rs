@@ -4,7 +4,8 @@
 //!
 //! - **Body limits** ([`limit_body`]): every route belongs to one [`BodyClass`] ([`body_class`]); a body
 //!   over its class's limit (or over the `max_body_bytes` setting, whichever is smaller) answers 413 before
-//!   it is parsed — from `Content-Length` at once, otherwise as soon as that many bytes have arrived.
+//!   it is parsed — on the REST and peer routes from `Content-Length` at once, otherwise as soon as that
+//!   many bytes have arrived.
 //! - **Heavy answers** ([`Heavy`]): at most `max_heavy_requests` whole-chain answers stream at once; one
 //!   more answers 503 with `Retry-After` at once (no queue: a client that waits would hold a connection
 //!   and a blocking thread for nothing).
@@ -125,20 +126,27 @@ fn too_large(limit: usize) -> Response {
     .into_response()
 }
 
-/// Middleware applying the body limit of the matched route ([`body_class`]): 413 at once when
-/// `Content-Length` says more, otherwise the body is cut at the limit (the extractors answer 413).
+/// Middleware applying the body limit of the matched route ([`body_class`]): on the REST and peer routes,
+/// 413 at once when `Content-Length` says more; everywhere, the body is cut at the limit (the extractors
+/// answer 413 in the route's own error shape).
 pub async fn limit_body(State(node): State<Node>, request: Request, next: Next) -> Response {
-    let class = request
+    let pattern = request
         .extensions()
         .get::<MatchedPath>()
-        .map_or(BodyClass::Small, |p| body_class(p.as_str()));
+        .map(|p| p.as_str().to_string());
+    let class = pattern.as_deref().map_or(BodyClass::Small, body_class);
     let limit = class_limit(&node, class);
+    // The REST and peer routes answer 413 from the headers, in their JSON error; the seed routes and the UI
+    // answer it in their own shape once the body reaches the limit (their extractors see the cut body).
+    let json_errors = pattern
+        .as_deref()
+        .is_some_and(|p| p.starts_with("/api/v1/") || p.starts_with("/p2p/v1/"));
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
+    if json_errors && declared.is_some_and(|n| n > limit as u64) {
         return too_large(limit);
     }
     let request =
