@@ -91,6 +91,12 @@ struct NodeArgs {
     /// Owner operations need the API token even from loopback (needs --api-token).
     #[arg(long)]
     require_token_on_loopback: bool,
+    /// Most keys the node keystore holds [default: 1000].
+    #[arg(long, value_name = "N")]
+    max_keys: Option<usize>,
+    /// Most open HTTP connections [default: 512].
+    #[arg(long, value_name = "N")]
+    max_connections: Option<usize>,
     /// A TOML config file (see `ferrochain node init-config`).
     #[arg(long, value_name = "FILE")]
     config: Option<std::path::PathBuf>,
@@ -155,6 +161,12 @@ impl NodeArgs {
         }
         if self.require_token_on_loopback {
             config.require_token_on_loopback = true;
+        }
+        if let Some(v) = self.max_keys {
+            config.max_keys = v;
+        }
+        if let Some(v) = self.max_connections {
+            config.max_connections = v;
         }
         Ok(config)
     }

@@ -37,8 +37,10 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-        ErrorCode::Conflict => StatusCode::CONFLICT,
-        ErrorCode::MempoolFull | ErrorCode::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::Conflict | ErrorCode::KeystoreFull => StatusCode::CONFLICT,
+        ErrorCode::MempoolFull | ErrorCode::ShuttingDown | ErrorCode::Busy => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
         ErrorCode::Timeout => StatusCode::REQUEST_TIMEOUT,
         ErrorCode::PeerUnreachable
         | ErrorCode::PeerHttpError

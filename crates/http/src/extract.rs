@@ -27,7 +27,8 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
 }
 
 /// A request body read as JSON when it says it is JSON or says nothing, or as an HTML form
-/// (`application/x-www-form-urlencoded`) — the seed systems' clients send both.
+/// (`application/x-www-form-urlencoded`) — the seed systems' clients send both. A JSON body must be an
+/// object.
 #[derive(Debug)]
 pub struct Body<T>(pub T);
 
@@ -65,6 +66,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
                 format!(
                     "send JSON (Content-Type: application/json) or a form; got {content_type:?}"
                 ),
+            ));
+        }
+        // Every route's body is an object: serde would also read a struct from an array (`[null, null]`).
+        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+        if first.is_some_and(|b| *b != b'{') {
+            return Err(ApiError::bad_request(
+                ErrorCode::InvalidJson,
+                "the body must be a JSON object ({...})",
             ));
         }
         let value = axum::Json::<T>::from_bytes(&bytes).map_err(json_rejection)?;

@@ -14,7 +14,8 @@
 //! - `error`: the JSON error and the code → status table; `auth`: the authorization layer (who is the owner,
 //!   cross-site signals); `extract`: JSON-or-form bodies, query and path extractors; `parse`: addresses,
 //!   amounts, hashes, the blocking hop of reads; `views`: the JSON views; `read`: the read model the REST API
-//!   and the UI share.
+//!   and the UI share; `limits`: body limits per route, the heavy-route and subscriber limits, the bounded
+//!   listener; `stream`: JSON answers streamed from the store.
 //! - Surfaces: `v1` (REST API and OpenAPI), `seed` (the seed systems' routes), `p2p` (the peer routes), `ui`
 //!   (the web UI), `metrics` (`/metrics` and the request-latency middleware).
 //! - `app`: the router of all of them.
@@ -23,11 +24,13 @@ mod app;
 mod auth;
 mod error;
 mod extract;
+mod limits;
 mod metrics;
 mod p2p;
 mod parse;
 mod read;
 mod seed;
+mod stream;
 #[cfg(feature = "test-utils")]
 pub mod testing;
 mod throttle;
@@ -36,7 +39,6 @@ mod v1;
 mod views;
 
 use std::future::Future;
-use std::net::SocketAddr;
 
 pub use app::app;
 pub use auth::Owner;
@@ -86,16 +88,14 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let background = node.start_background();
-    let app = app(node.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let closing = node.clone();
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            // Streams (server-sent events) end when the node says it is closing.
-            closing.close();
-        })
-        .await
-        .map_err(ServeError::from);
+    let result = app::serve_app(node.clone(), listener, async move {
+        shutdown.await;
+        // Streams (server-sent events) end when the node says it is closing.
+        closing.close();
+    })
+    .await
+    .map_err(ServeError::from);
     background.stop().await;
     result
 }

@@ -20,6 +20,70 @@ use crate::views::{
 pub const MAX_PAGE: u64 = 100;
 /// Items of a page when the request does not say.
 pub const DEFAULT_PAGE: u64 = 20;
+/// The largest offset or starting height a query may give: the OpenAPI document types them `int64`.
+pub const MAX_OFFSET: u64 = i64::MAX as u64;
+
+/// The pattern of a transaction id in a path (what [`parse_txid`] reads).
+pub const TXID_PATTERN: &str = "^[0-9a-fA-F]{64}$";
+/// The pattern of a block id in a path: a height (at most 19 digits) or a block hash.
+pub const BLOCK_ID_PATTERN: &str = "^([0-9]{1,19}|[0-9a-fA-F]{64})$";
+/// The pattern of an address in a path: the shape of bech32m (a prefix, `1`, at least six characters of the
+/// bech32 alphabet). The code refuses everything the pattern refuses, and more: mixed case, a bad checksum,
+/// another network's prefix.
+pub const ADDRESS_PATTERN: &str = "^[0-9A-Za-z]{1,83}1[02-9ac-hj-np-zAC-HJ-NP-Z]{6,}$";
+
+/// Whether `text` matches [`ADDRESS_PATTERN`] in one case (written out: the crate has no regex engine).
+fn is_address_shaped(text: &str) -> bool {
+    const CHARSET: &str = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+    let upper = text.bytes().any(|b| b.is_ascii_uppercase());
+    if upper && text.bytes().any(|b| b.is_ascii_lowercase()) {
+        return false;
+    }
+    let lower = text.to_ascii_lowercase();
+    let Some((hrp, data)) = lower.rsplit_once('1') else {
+        return false;
+    };
+    (1..=83).contains(&hrp.len())
+        && hrp
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+        && data.len() >= 6
+        && data.chars().all(|c| CHARSET.contains(c))
+}
+
+/// Reads an address given in a path: [`ADDRESS_PATTERN`], then the checks of [`parse_address`].
+pub(crate) fn path_address(
+    network: &ferrochain_core::Network,
+    text: &str,
+) -> Result<ferrochain_core::PubkeyHash, ApiError> {
+    if !is_address_shaped(text) {
+        return Err(ApiError::bad_request(
+            ErrorCode::InvalidAddress,
+            format!("{text:?} is not an address: an address matches {ADDRESS_PATTERN}"),
+        ));
+    }
+    parse_address(network, text)
+}
+
+/// Reads a transaction id given in a path ([`TXID_PATTERN`]).
+pub(crate) fn path_txid(text: &str) -> Result<ferrochain_core::Txid, ApiError> {
+    parse_txid(text).map_err(|e| {
+        ApiError::bad_request(
+            ErrorCode::InvalidTxid,
+            format!("{}; a txid matches {TXID_PATTERN}", e.message),
+        )
+    })
+}
+
+fn check_offset(name: &str, value: Option<u64>) -> Result<(), ApiError> {
+    match value {
+        Some(n) if n > MAX_OFFSET => Err(ApiError::bad_request(
+            ErrorCode::InvalidQuery,
+            format!("{name} {n} is out of range: give 0 to {MAX_OFFSET}"),
+        )),
+        _ => Ok(()),
+    }
+}
 
 fn check_limit(limit: Option<u64>) -> Result<u64, ApiError> {
     match limit {
@@ -37,11 +101,24 @@ fn check_limit(limit: Option<u64>) -> Result<u64, ApiError> {
 #[into_params(parameter_in = Query)]
 pub struct BlocksQuery {
     /// Height to start from (default: the tip when newest first, genesis when oldest first).
+    #[param(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
     pub from: Option<u64>,
     /// Blocks per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
     /// `desc` (newest first, the default) or `asc`.
-    pub order: Option<String>,
+    #[param(inline)]
+    pub order: Option<Order>,
+}
+
+/// The order of a block list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Order {
+    /// Oldest first.
+    Asc,
+    /// Newest first.
+    Desc,
 }
 /// Query of the UTXO list.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -56,8 +133,10 @@ pub struct UtxoQuery {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Items to skip (default 0).
+    #[param(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
     pub offset: Option<u64>,
     /// Items per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
 }
 /// The answer of `status` (REST `GET` route and the web UI).
@@ -97,16 +176,8 @@ pub(crate) async fn status(node: Node) -> Result<Status, ApiError> {
 /// The answer of `blocks` (REST `GET` route and the web UI).
 pub(crate) async fn blocks(node: Node, q: BlocksQuery) -> Result<BlockList, ApiError> {
     let limit = check_limit(q.limit)?;
-    let ascending = match q.order.as_deref() {
-        None | Some("desc") => false,
-        Some("asc") => true,
-        Some(other) => {
-            return Err(ApiError::bad_request(
-                ErrorCode::InvalidQuery,
-                format!("order {other:?}: give asc or desc"),
-            ));
-        }
-    };
+    check_offset("from", q.from)?;
+    let ascending = q.order == Some(Order::Asc);
     blocking(&node, move |node| {
         let state = node.state();
         let tip = state.tip().height.0;
@@ -133,7 +204,6 @@ pub(crate) async fn blocks(node: Node, q: BlocksQuery) -> Result<BlockList, ApiE
 
 /// The answer of `block` (REST `GET` route and the web UI).
 pub(crate) async fn block(node: Node, id: String) -> Result<BlockView, ApiError> {
-    let id = id.trim().to_string();
     let by_height = !id.is_empty() && id.len() < 20 && id.bytes().all(|b| b.is_ascii_digit());
     let height = if by_height {
         Some(id.parse::<u64>().map_err(|e| {
@@ -144,7 +214,12 @@ pub(crate) async fn block(node: Node, id: String) -> Result<BlockView, ApiError>
     };
     let hash = match height {
         Some(_) => None,
-        None => Some(parse_block_hash(&id)?),
+        None => Some(parse_block_hash(&id).map_err(|e| {
+            ApiError::bad_request(
+                ErrorCode::InvalidBlockId,
+                format!("{}; a block id matches {BLOCK_ID_PATTERN}", e.message),
+            )
+        })?),
     };
     blocking(&node, move |node| {
         let state = node.state();
@@ -183,7 +258,7 @@ pub(crate) async fn block(node: Node, id: String) -> Result<BlockView, ApiError>
 
 /// The answer of `transaction` (REST `GET` route and the web UI).
 pub(crate) async fn transaction(node: Node, txid: String) -> Result<TxView, ApiError> {
-    let txid = parse_txid(&txid)?;
+    let txid = path_txid(&txid)?;
     blocking(&node, move |node| {
         let state = node.state();
         let info = state
@@ -207,7 +282,7 @@ pub(crate) async fn transaction(node: Node, txid: String) -> Result<TxView, ApiE
 
 /// The answer of `merkle_proof` (REST `GET` route and the web UI).
 pub(crate) async fn merkle_proof(node: Node, txid: String) -> Result<MerkleProofView, ApiError> {
-    let txid = parse_txid(&txid)?;
+    let txid = path_txid(&txid)?;
     blocking(&node, move |node| {
         let (header, proof) = node
             .state()
@@ -235,7 +310,7 @@ pub(crate) async fn merkle_proof(node: Node, txid: String) -> Result<MerkleProof
 
 /// The answer of `address` (REST `GET` route and the web UI).
 pub(crate) async fn address(node: Node, address: String) -> Result<AddressView, ApiError> {
-    let hash = parse_address(node.network(), &address)?;
+    let hash = path_address(node.network(), &address)?;
     blocking(&node, move |node| {
         let state = node.state();
         let balance = state.balance(&hash).map_err(ApiError::internal)?;
@@ -256,7 +331,7 @@ pub(crate) async fn address_utxos(
     address: String,
     query: UtxoQuery,
 ) -> Result<UtxoList, ApiError> {
-    let hash = parse_address(node.network(), &address)?;
+    let hash = path_address(node.network(), &address)?;
     let spendable = query.spendable.unwrap_or(false);
     blocking(&node, move |node| {
         let state = node.state();
@@ -301,8 +376,9 @@ pub(crate) async fn address_history(
     address: String,
     q: PageQuery,
 ) -> Result<HistoryPage, ApiError> {
-    let hash = parse_address(node.network(), &address)?;
+    let hash = path_address(node.network(), &address)?;
     let limit = check_limit(q.limit)?;
+    check_offset("offset", q.offset)?;
     let offset = q.offset.unwrap_or(0);
     blocking(&node, move |node| {
         let state = node.state();

@@ -231,11 +231,9 @@ impl TestNode {
         let server = if self.background {
             tokio::spawn(crate::serve(self.node.clone(), listener, shutdown))
         } else {
-            let app =
-                crate::app(self.node.clone()).into_make_service_with_connect_info::<SocketAddr>();
+            let node = self.node.clone();
             tokio::spawn(async move {
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(shutdown)
+                crate::app::serve_app(node, listener, shutdown)
                     .await
                     .map_err(ServeError::from)
             })

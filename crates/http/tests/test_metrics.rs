@@ -71,6 +71,15 @@ async fn metrics_are_prometheus_text_that_tells_what_the_node_did() {
     for path in ["/api/v1/blocks/1", "/api/v1/blocks/2", "/no/such/route"] {
         client.get(format!("{url}{path}")).send().await.unwrap();
     }
+    // Methods nobody routes share one label, whatever their name.
+    for method in ["FROB", "XYZZY"] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        client
+            .request(method, format!("{url}/api/v1/status"))
+            .send()
+            .await
+            .unwrap();
+    }
 
     let scraped = client.get(format!("{url}/metrics")).send().await.unwrap();
     assert_eq!(scraped.status(), 200);
@@ -113,6 +122,14 @@ async fn metrics_are_prometheus_text_that_tells_what_the_node_did() {
     assert_eq!(route("POST", "/transactions/new", "201"), 2.0);
     assert_eq!(route("GET", "unmatched", "404"), 1.0);
     assert!(!text.contains("/no/such/route"));
+    let other: f64 = ["405", "404"]
+        .iter()
+        .map(|status| {
+            route("other", "/api/v1/status", status) + route("other", "unmatched", status)
+        })
+        .sum();
+    assert_eq!(other, 2.0, "{text}");
+    assert!(!text.contains("FROB") && !text.contains("XYZZY"), "{text}");
 
     t.stop().await;
 }

@@ -79,12 +79,25 @@ pub struct Config {
     pub allowed_hosts: Vec<String>,
     /// Password of the node keystore on networks other than `dev` (node-held keys are disabled without it).
     pub wallet_password: Option<String>,
-    /// Largest request body accepted, in bytes.
+    /// Largest request body of any route, in bytes; each route has a smaller limit of its own (ADR 0022).
     pub max_body_bytes: usize,
     /// Largest mempool, in bytes.
     pub mempool_max_bytes: usize,
     /// Time limit of a request, in seconds.
     pub request_timeout_secs: u64,
+    /// Most open HTTP connections; further clients wait in the listen backlog (ADR 0022).
+    pub max_connections: usize,
+    /// Seconds a connection may go without its client taking any of the answer before it is dropped.
+    pub write_timeout_secs: u64,
+    /// Seconds a connection may send and receive nothing (between requests, or before its first) before it
+    /// is closed; longer than `request_timeout_secs`.
+    pub idle_timeout_secs: u64,
+    /// Most whole-chain answers (`/chain`, `/api/get_blocks`, ...) streamed at once; beyond, 503.
+    pub max_heavy_requests: usize,
+    /// Most event-stream subscribers (`/api/v1/events`, the web UI's live updates) at once; beyond, 503.
+    pub max_event_subscribers: usize,
+    /// Most keys the node keystore holds; creating one more is refused (409).
+    pub max_keys: usize,
 }
 
 impl Default for Config {
@@ -108,6 +121,12 @@ impl Default for Config {
             max_body_bytes: 8 * 1024 * 1024,
             mempool_max_bytes: 32 * 1024 * 1024,
             request_timeout_secs: 30,
+            max_connections: 512,
+            write_timeout_secs: 30,
+            idle_timeout_secs: 120,
+            max_heavy_requests: 4,
+            max_event_subscribers: 64,
+            max_keys: 1000,
         }
     }
 }
@@ -184,12 +203,36 @@ const FIELDS: &[(&str, &str)] = &[
         "wallet_password",
         "password of the node keystore on networks other than dev",
     ),
-    ("max_body_bytes", "largest request body accepted, in bytes"),
+    (
+        "max_body_bytes",
+        "largest request body of any route, in bytes (routes have smaller limits of their own)",
+    ),
     ("mempool_max_bytes", "largest mempool, in bytes"),
     (
         "request_timeout_secs",
         "time limit of a request, in seconds",
     ),
+    (
+        "max_connections",
+        "most open HTTP connections (further clients wait)",
+    ),
+    (
+        "write_timeout_secs",
+        "seconds a client may take none of an answer before its connection is dropped",
+    ),
+    (
+        "idle_timeout_secs",
+        "seconds a connection may send and receive nothing before it is closed",
+    ),
+    (
+        "max_heavy_requests",
+        "most whole-chain answers streamed at once (503 beyond)",
+    ),
+    (
+        "max_event_subscribers",
+        "most event-stream subscribers at once (503 beyond)",
+    ),
+    ("max_keys", "most keys the node keystore holds"),
 ];
 
 impl Config {
@@ -258,6 +301,12 @@ impl Config {
                 "max_body_bytes" => self.max_body_bytes = num(&value)? as usize,
                 "mempool_max_bytes" => self.mempool_max_bytes = num(&value)? as usize,
                 "request_timeout_secs" => self.request_timeout_secs = num(&value)?,
+                "max_connections" => self.max_connections = num(&value)? as usize,
+                "write_timeout_secs" => self.write_timeout_secs = num(&value)?,
+                "idle_timeout_secs" => self.idle_timeout_secs = num(&value)?,
+                "max_heavy_requests" => self.max_heavy_requests = num(&value)? as usize,
+                "max_event_subscribers" => self.max_event_subscribers = num(&value)? as usize,
+                "max_keys" => self.max_keys = num(&value)? as usize,
                 _ => {}
             }
         }

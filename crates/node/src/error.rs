@@ -97,6 +97,10 @@ codes! {
     KeyNotHeld = "key_not_held",
     /// Node-held keys are disabled on this network.
     KeysDisabled = "keys_disabled",
+    /// The node keystore holds as many keys as it may (setting `max_keys`).
+    KeystoreFull = "keystore_full",
+    /// The route is at its limit of concurrent answers or subscribers; retry later.
+    Busy = "busy",
     /// The node is shutting down.
     ShuttingDown = "shutting_down",
     /// The operation took longer than the time limit.

@@ -38,7 +38,7 @@ pub use error::ErrorCode;
 pub use events::Event;
 pub use files::write_atomically;
 pub use metrics::{Gauges, Metrics};
-pub use miner::{CHUNK, MineError, Miner, NONCE_LIMIT, block_template};
+pub use miner::{CHUNK, MAX_INTERVAL_SECS, MineError, Miner, NONCE_LIMIT, block_template};
 pub use node::{Node, NodeError, OpenError, now_ms};
 pub use peers::{
     BACKOFF_BASE_MS, BACKOFF_MAX_MS, BAN_DURATION_MS, BAN_THRESHOLD, Ban, Item, MAX_PEERS,

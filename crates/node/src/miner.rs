@@ -42,6 +42,9 @@ pub const CHUNK: u64 = 1 << 16;
 pub const NONCE_LIMIT: u64 = 1 << 53;
 /// Room kept in a block for the header and the coinbase.
 const RESERVED_BYTES: usize = 4096;
+/// The longest interval between continuously mined blocks, in seconds (one day); longer ones are refused by
+/// the API and clamped here, so the deadline arithmetic cannot overflow.
+pub const MAX_INTERVAL_SECS: u64 = 86_400;
 
 /// The node's miner.
 pub struct Miner {
@@ -192,21 +195,27 @@ impl Miner {
 
     /// Whether continuous mining runs, and its interval.
     pub fn continuous(&self) -> Option<u64> {
-        self.continuous
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .map(|c| c.interval_secs)
+        let mut running = self.continuous.lock().unwrap_or_else(|p| p.into_inner());
+        // A thread that ended (stopped by shutdown, or panicked) is not mining: report it stopped.
+        if running.as_ref().is_some_and(|c| c.handle.is_finished())
+            && let Some(ended) = running.take()
+            && ended.handle.join().is_err()
+        {
+            tracing::error!("the mining thread panicked; continuous mining is stopped");
+        }
+        running.as_ref().map(|c| c.interval_secs)
     }
 
     /// Starts continuous mining, one block every `interval_secs` (0: back to back), each by `mine_one` (which
-    /// mines and submits one block, and gives up when its flag is set). Restarts it if it was running.
+    /// mines and submits one block, and gives up when its flag is set). Restarts it if it was running. An
+    /// interval above [`MAX_INTERVAL_SECS`] is taken as that maximum.
     pub fn start_continuous<E: std::fmt::Display>(
         &self,
         interval_secs: u64,
         mine_one: impl Fn(&AtomicBool) -> Result<Block, Option<E>> + Send + 'static,
     ) {
         self.stop_continuous();
+        let interval_secs = interval_secs.min(MAX_INTERVAL_SECS);
         let stop = Arc::new(AtomicBool::new(false));
         let (flag, shutdown) = (stop.clone(), self.shutdown.clone());
         let handle = std::thread::spawn(move || {
@@ -312,4 +321,48 @@ pub fn block_template(
         header,
         transactions: all,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wait_until(what: impl Fn() -> bool) -> bool {
+        // Polls for up to 10 s: only a broken miner takes that long (the thread ends at once).
+        for _ in 0..1000 {
+            if what() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    }
+
+    #[test]
+    fn a_mining_thread_that_panics_is_reported_stopped() {
+        let miner = Miner::new(1);
+        miner.start_continuous::<String>(0, |_| panic!("a bug in the mining loop"));
+        assert!(
+            wait_until(|| miner.continuous().is_none()),
+            "the miner still reports running after its thread panicked"
+        );
+    }
+
+    #[test]
+    fn a_mining_thread_that_gives_up_is_reported_stopped() {
+        let miner = Miner::new(1);
+        miner.start_continuous::<String>(0, |_| Err(None));
+        assert!(wait_until(|| miner.continuous().is_none()));
+    }
+
+    #[test]
+    fn an_interval_beyond_the_maximum_is_clamped_not_overflowed() {
+        let miner = Miner::new(1);
+        miner.start_continuous::<String>(u64::MAX, |_| Err(None));
+        // The thread waits for the (clamped) interval instead of panicking on the deadline.
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(miner.continuous(), Some(MAX_INTERVAL_SECS));
+        miner.stop_continuous();
+        assert_eq!(miner.continuous(), None);
+    }
 }

@@ -143,6 +143,7 @@ impl NodeError {
             NodeError::Claim(_) | NodeError::Legacy(_) => ErrorCode::InvalidTransaction,
             NodeError::MiningInterrupted => ErrorCode::ShuttingDown,
             NodeError::TimedOut(_) => ErrorCode::Timeout,
+            NodeError::Keystore(KeystoreError::Full { .. }) => ErrorCode::KeystoreFull,
             NodeError::Keystore(_) | NodeError::Io { .. } | NodeError::Task(_) => {
                 ErrorCode::Internal
             }
@@ -296,6 +297,12 @@ impl Node {
                 ));
             }
         };
+        // The cap applies to keys made from now on (the miner's own key above is always there).
+        if let Some(ks) = &keystore {
+            ks.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .set_max_keys(config.max_keys);
+        }
         let (events, _) = broadcast::channel(1024);
         let threads = if config.mine_threads == 0 {
             std::thread::available_parallelism()

@@ -1284,6 +1284,35 @@ impl State {
         let inner = self.lock();
         (inner.orphans.len(), inner.orphans.bytes())
     }
+
+    /// Up to `max` unspent outputs of the active chain in outpoint order (txid, then output index), after
+    /// `after` (from the first with `None`): the UTXO set page by page, for answers that stream it without
+    /// copying it whole. Each page scans the set once under the lock (O(set size · log max)); pages read at
+    /// different times may straddle a connected block.
+    pub fn utxo_page(&self, after: Option<OutPoint>, max: usize) -> Vec<(OutPoint, UtxoEntry)> {
+        let inner = self.lock();
+        // The `max` smallest outpoints above `after`, kept in a max-heap so each step is O(log max).
+        let mut smallest: std::collections::BinaryHeap<OutPoint> =
+            std::collections::BinaryHeap::with_capacity(max.min(inner.utxos.len()) + 1);
+        for (op, _) in inner.utxos.iter() {
+            if after.is_some_and(|a| *op <= a) {
+                continue;
+            }
+            if smallest.len() < max {
+                smallest.push(*op);
+            } else if smallest.peek().is_some_and(|largest| op < largest) {
+                smallest.pop();
+                smallest.push(*op);
+            }
+        }
+        smallest
+            .into_sorted_vec()
+            .into_iter()
+            .filter_map(|op| {
+                ferrochain_core::utxo::UtxoView::utxo(&inner.utxos, &op).map(|e| (op, e))
+            })
+            .collect()
+    }
 }
 
 fn invalid(hash: BlockHash, error: BlockError) -> StateError {

@@ -159,6 +159,12 @@ pub enum KeystoreError {
         /// The entry's address.
         address: String,
     },
+    /// The keystore already holds as many keys as it may.
+    #[error("the keystore is full: it holds {max} keys, the most it may (setting max_keys)")]
+    Full {
+        /// The cap.
+        max: usize,
+    },
     /// The same key appears twice.
     #[error("the key of {address} is already in the keystore")]
     DuplicateKey {
@@ -251,6 +257,8 @@ pub struct Keystore {
     network: Network,
     sealer: Option<Sealer>,
     entries: Vec<Entry>,
+    /// Most keys [`Keystore::generate`] and [`Keystore::import`] fill it to ([`Keystore::set_max_keys`]).
+    max_keys: usize,
 }
 
 impl fmt::Debug for Keystore {
@@ -274,6 +282,7 @@ impl Keystore {
             network: network.clone(),
             sealer: None,
             entries: Vec::new(),
+            max_keys: usize::MAX,
         })
     }
 
@@ -314,6 +323,7 @@ impl Keystore {
             network: network.clone(),
             sealer: Some(sealer),
             entries: Vec::new(),
+            max_keys: usize::MAX,
         })
     }
 
@@ -326,6 +336,12 @@ impl Keystore {
         }
     }
 
+    /// Caps the keys this keystore takes: [`Keystore::generate`] and [`Keystore::import`] refuse one more
+    /// once it holds `max` ([`KeystoreError::Full`]). Keys already held beyond the cap are kept.
+    pub fn set_max_keys(&mut self, max: usize) {
+        self.max_keys = max;
+    }
+
     /// The network the keys are for.
     pub fn network(&self) -> &Network {
         &self.network
@@ -334,7 +350,7 @@ impl Keystore {
     /// Generates a new random key, stores it and returns its address.
     ///
     /// # Errors
-    /// [`KeystoreError::EncryptionFailed`] (cannot happen in practice).
+    /// [`KeystoreError::Full`] at the cap, [`KeystoreError::EncryptionFailed`] (cannot happen in practice).
     pub fn generate(&mut self, rng: &mut impl CryptoRng) -> Result<String, KeystoreError> {
         let key = SigningKey::generate(rng);
         let mut nonce = [0u8; NONCE_LEN];
@@ -346,7 +362,7 @@ impl Keystore {
     /// address. `rng` supplies the encryption nonce.
     ///
     /// # Errors
-    /// [`KeystoreError::DuplicateKey`], [`KeystoreError::EncryptionFailed`].
+    /// [`KeystoreError::DuplicateKey`], [`KeystoreError::Full`], [`KeystoreError::EncryptionFailed`].
     pub fn import(
         &mut self,
         key: SigningKey,
@@ -369,6 +385,9 @@ impl Keystore {
         let address = self.network.address(&pubkey_hash);
         if self.entries.iter().any(|e| e.pubkey_hash == pubkey_hash) {
             return Err(KeystoreError::DuplicateKey { address });
+        }
+        if self.entries.len() >= self.max_keys {
+            return Err(KeystoreError::Full { max: self.max_keys });
         }
         let sealed = match &self.sealer {
             None => None,
@@ -703,6 +722,7 @@ impl Keystore {
             network: network.clone(),
             sealer,
             entries,
+            max_keys: usize::MAX,
         })
     }
 }

@@ -3,6 +3,7 @@
 //! both ways, resolving is a headers-first sync with every peer that adopts only a chain with more checked work,
 //! and a peer that is down or on another network is reported, never a 500.
 
+use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -12,6 +13,7 @@ use super::request::{Failure, Fields, Style, answer, require_owner, require_owne
 use super::view;
 use crate::error::ApiError;
 use crate::extract::{Body, Owner};
+use crate::limits::Heavy;
 use ferrochain_node::Node;
 use ferrochain_node::p2p::PeerError;
 
@@ -105,9 +107,15 @@ pub(super) async fn register_nodes(
 
 /// `GET /nodes/resolve`, `GET /blockchain/nodes/resolve`: sync with every peer now; `"Our chain was replaced"`
 /// when the active tip changed, else `"Our chain is authoritative"`.
-pub(super) async fn resolve(State(node): State<Node>, owner: Result<Owner, ApiError>) -> Response {
+pub(super) async fn resolve(
+    State(node): State<Node>,
+    Extension(heavy): Extension<Heavy>,
+    owner: Result<Owner, ApiError>,
+) -> Response {
     let result = async {
         require_owner_off_dev(&node, &owner)?;
+        // Taken before the sync, so a busy node says so before doing the work.
+        let permit = heavy.enter()?;
         let before = node.state().tip().hash;
         let reports = node.resolve().await;
         let replaced = node.state().tip().hash != before;
@@ -120,13 +128,14 @@ pub(super) async fn resolve(State(node): State<Node>, owner: Result<Owner, ApiEr
                 Err(e) => json!({ "node": url, "synced": false, "error": e.to_string() }),
             })
             .collect();
-        let chain = view::whole_chain(&node).await?["chain"].take();
-        let body = if replaced {
-            json!({ "message": "Our chain was replaced", "new_chain": chain, "peers": peers })
-        } else {
-            json!({ "message": "Our chain is authoritative", "chain": chain, "peers": peers })
-        };
-        Ok(axum::Json(body).into_response())
+        Ok(view::chain(
+            &node,
+            permit,
+            1,
+            u64::MAX,
+            view::ChainAnswer::Resolved { replaced, peers },
+            view::unedited,
+        ))
     };
     answer(result.await, Style::Message)
 }
@@ -164,6 +173,7 @@ fn node_address(fields: &Fields) -> Result<String, Failure> {
 /// answer is this node's chain, as `/chain`.
 pub(super) async fn register_node(
     State(node): State<Node>,
+    Extension(heavy): Extension<Heavy>,
     body: Result<Body<Value>, ApiError>,
 ) -> Response {
     let result = async {
@@ -171,7 +181,15 @@ pub(super) async fn register_node(
         node.register_peer(&given)
             .await
             .map_err(|e| peer_failure("Registration failed: ", e))?;
-        Ok(axum::Json(view::whole_chain(&node).await?).into_response())
+        let permit = heavy.enter()?;
+        Ok(view::chain(
+            &node,
+            permit,
+            1,
+            u64::MAX,
+            view::ChainAnswer::Chain,
+            view::unedited,
+        ))
     };
     answer(result.await, Style::Text)
 }

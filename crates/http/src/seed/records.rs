@@ -184,21 +184,27 @@ pub(super) async fn new_transaction(
 /// node URL `http://host:port/supply-chain` and reads this view.
 pub(super) async fn supply_chain(
     State(node): State<Node>,
+    axum::Extension(heavy): axum::Extension<crate::limits::Heavy>,
     axum::extract::RawQuery(query): axum::extract::RawQuery,
 ) -> Response {
-    let result = async {
-        let (from, limit) = super::tutorial::chain_range(query.as_deref())?;
-        let mut chain = view::chain(&node, from, limit).await?;
-        if let Some(blocks) = chain["chain"].as_array_mut() {
-            for block in blocks {
-                if let Some(txs) = block["transactions"].as_array_mut() {
-                    txs.retain(|t| t["legacy_rsa"].is_object());
-                }
-            }
+    fn only_fork_records(block: &mut Value) {
+        if let Some(txs) = block["transactions"].as_array_mut() {
+            txs.retain(|t| t["legacy_rsa"].is_object());
         }
-        Ok(axum::Json(chain).into_response())
-    };
-    answer(result.await, Style::Message)
+    }
+    let result = (|| {
+        let (from, limit) = super::tutorial::chain_range(query.as_deref())?;
+        let permit = heavy.enter()?;
+        Ok(view::chain(
+            &node,
+            permit,
+            from,
+            limit,
+            view::ChainAnswer::Chain,
+            only_fork_records,
+        ))
+    })();
+    answer(result, Style::Message)
 }
 
 /// `GET /pending_tx`: the mempool's transactions in block order.

@@ -80,6 +80,13 @@ impl Failure {
 
     /// The answer in `style`.
     pub fn render(self, style: Style) -> Response {
+        if self.kind == "Busy" {
+            let busy = Failure {
+                kind: "Node",
+                ..self
+            };
+            return crate::limits::with_retry_after(busy.render(style));
+        }
         let style = if self.plain { Style::Text } else { style };
         let full = match &self.reason {
             Some(reason) => format!("{}: {reason}", self.message),
@@ -103,6 +110,16 @@ impl Failure {
             )
                 .into_response(),
         }
+    }
+}
+
+impl From<crate::limits::Busy> for Failure {
+    fn from(busy: crate::limits::Busy) -> Failure {
+        Failure::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Busy",
+            busy.api_error().message,
+        )
     }
 }
 

@@ -24,6 +24,7 @@ use super::request::{
 use super::view;
 use crate::error::ApiError;
 use crate::extract::{Body, Owner};
+use crate::limits::Heavy;
 use ferrochain_node::{Node, NodeError};
 
 /// How many transactions made by `/client/generate/transaction` the node remembers, so that B's original front
@@ -156,12 +157,23 @@ pub(super) fn chain_range(query: Option<&str>) -> Result<(u64, u64), Failure> {
 }
 
 /// `GET /chain`, `GET /blockchain/chain`.
-pub(super) async fn chain(State(node): State<Node>, RawQuery(query): RawQuery) -> Response {
-    let result = async {
+pub(super) async fn chain(
+    State(node): State<Node>,
+    Extension(heavy): Extension<Heavy>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let result = (|| {
         let (from, limit) = chain_range(query.as_deref())?;
-        Ok(axum::Json(view::chain(&node, from, limit).await?).into_response())
-    }
-    .await;
+        let permit = heavy.enter()?;
+        Ok(view::chain(
+            &node,
+            permit,
+            from,
+            limit,
+            view::ChainAnswer::Chain,
+            view::unedited,
+        ))
+    })();
     answer(result, Style::Message)
 }
 

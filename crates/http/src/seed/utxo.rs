@@ -8,12 +8,12 @@
 //! `docs/adr/0015-seed-compat-views-pocket.md`). No answer carries key material: a wallet's `privateKey` is a
 //! sentence saying that the node keeps it.
 
-use std::collections::BTreeMap;
-
+use axum::Extension;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use ferrochain_core::Height;
+use ferrochain_core::utxo::UtxoEntry;
+use ferrochain_core::{Height, OutPoint};
 use serde_json::{Value, json};
 
 use super::request::{
@@ -24,6 +24,8 @@ use super::tutorial::mine_to;
 use super::view;
 use crate::error::ApiError;
 use crate::extract::{Body, Owner};
+use crate::limits::Heavy;
+use crate::stream::StreamError;
 use ferrochain_node::Node;
 
 /// Pending transactions `/api/mine_block` takes when the request names no `txAmount` (D's default).
@@ -97,34 +99,47 @@ async fn read_bare(
 }
 
 /// `GET /api/get_blocks`: every block of the active chain, genesis first, as a bare array of
-/// [`view::pocket_block`].
-pub(super) async fn get_blocks(State(node): State<Node>) -> Response {
-    read_bare(&node, |n| {
+/// [`view::pocket_block`], streamed block by block from the store ([`crate::stream`]).
+pub(super) async fn get_blocks(
+    State(node): State<Node>,
+    Extension(heavy): Extension<Heavy>,
+) -> Response {
+    let permit = match heavy.enter() {
+        Ok(permit) => permit,
+        Err(busy) => return Failure::from(busy).render(Style::Envelope),
+    };
+    crate::stream::json_response(&node, permit, |n, w| {
         let tip = n.state().tip().height.0;
-        let mut blocks = Vec::new();
+        w.raw("[")?;
+        let mut first = true;
         for h in 0..=tip {
             let block = n
                 .state()
                 .block_at(Height(h))
-                .map_err(|e| node_failure(n, e.into()))?;
+                .map_err(|e| StreamError::Failed(format!("reading block {h}: {e}")))?;
             // A reorg or reset between reading the tip and this block ends the list early.
             let Some(block) = block else { break };
-            blocks.push(view::pocket_block(&block, n.network()));
+            if !first {
+                w.raw(",")?;
+            }
+            first = false;
+            w.value(&view::pocket_block(&block, n.network()))?;
         }
-        Ok(Value::from(blocks))
+        w.raw("]")
     })
-    .await
 }
 
-/// The unspent outputs of the active chain grouped by transaction id, as D's bare
-/// `{"<txid>": {"serializedUnspentOutputs": "<JSON string of [{outputID, val, publicKeyHash, …}]>"}}`.
-fn chainstate(node: &Node) -> Value {
+/// Unspent outputs read from the chain state per page of `/api/get_chainstate`.
+pub const CHAINSTATE_PAGE: usize = 4096;
+
+/// One transaction's entry of D's chain state: its unspent outputs as the JSON string
+/// `[{outputID, val, publicKeyHash, amount_units, height, coinbase}…]`, by output index.
+fn chainstate_entry(node: &Node, outputs: &[(OutPoint, UtxoEntry)]) -> Value {
     let network = node.network();
     let decimals = network.spec().decimals;
-    let mut grouped: BTreeMap<String, Vec<(u32, Value)>> = BTreeMap::new();
-    for (op, entry) in node.state().utxo_set().iter() {
-        grouped.entry(op.txid.to_string()).or_default().push((
-            op.vout,
+    let outs: Vec<Value> = outputs
+        .iter()
+        .map(|(op, entry)| {
             json!({
                 "outputID": op.vout,
                 "val": view::units(entry.output.amount, decimals),
@@ -132,25 +147,66 @@ fn chainstate(node: &Node) -> Value {
                 "amount_units": entry.output.amount.to_units(),
                 "height": entry.height.0,
                 "coinbase": entry.is_coinbase,
-            }),
-        ));
-    }
-    let data: serde_json::Map<String, Value> = grouped
-        .into_iter()
-        .map(|(txid, mut outs)| {
-            outs.sort_by_key(|(vout, _)| *vout);
-            let outs: Vec<Value> = outs.into_iter().map(|(_, v)| v).collect();
-            let text = serde_json::to_string(&outs).unwrap_or_else(|_| "[]".into());
-            (txid, json!({ "serializedUnspentOutputs": text }))
+            })
         })
         .collect();
-    Value::Object(data)
+    let text = serde_json::to_string(&outs).unwrap_or_else(|_| "[]".into());
+    json!({ "serializedUnspentOutputs": text })
 }
 
-/// `GET /api/get_chainstate`: the unspent outputs, grouped by transaction id (read on a blocking thread: it
-/// copies the whole UTXO set).
-pub(super) async fn get_chainstate(State(node): State<Node>) -> Response {
-    read_bare(&node, |n| Ok(chainstate(n))).await
+/// `GET /api/get_chainstate`: the unspent outputs of the active chain grouped by transaction id, as D's bare
+/// `{"<txid>": {"serializedUnspentOutputs": "<JSON string of [{outputID, val, publicKeyHash, …}]>"}}` in
+/// txid order — streamed page by page of [`CHAINSTATE_PAGE`] outputs (`State::utxo_page`), never a copy of
+/// the whole set. Pages are read one after another, so an answer that straddles a new block may show some
+/// outputs from before it and some from after.
+pub(super) async fn get_chainstate(
+    State(node): State<Node>,
+    Extension(heavy): Extension<Heavy>,
+) -> Response {
+    let permit = match heavy.enter() {
+        Ok(permit) => permit,
+        Err(busy) => return Failure::from(busy).render(Style::Envelope),
+    };
+    crate::stream::json_response(&node, permit, |n, w| {
+        w.raw("{")?;
+        let mut first = true;
+        // The outputs of the transaction being collected (they are contiguous in outpoint order).
+        let mut group: Vec<(OutPoint, UtxoEntry)> = Vec::new();
+        let mut emit = |w: &mut crate::stream::JsonWriter,
+                        group: &mut Vec<(OutPoint, UtxoEntry)>|
+         -> Result<(), StreamError> {
+            let Some((op, _)) = group.first() else {
+                return Ok(());
+            };
+            if !first {
+                w.raw(",")?;
+            }
+            first = false;
+            w.value(&op.txid.to_string())?;
+            w.raw(":")?;
+            w.value(&chainstate_entry(n, group))?;
+            group.clear();
+            Ok(())
+        };
+        let mut after = None;
+        loop {
+            let page = n.state().utxo_page(after, CHAINSTATE_PAGE);
+            let Some((last, _)) = page.last() else { break };
+            after = Some(*last);
+            let full = page.len() == CHAINSTATE_PAGE;
+            for (op, entry) in page {
+                if group.first().is_some_and(|(g, _)| g.txid != op.txid) {
+                    emit(w, &mut group)?;
+                }
+                group.push((op, entry));
+            }
+            if !full {
+                break;
+            }
+        }
+        emit(w, &mut group)?;
+        w.raw("}")
+    })
 }
 
 /// `GET /api/get_pool`: pending transactions in mempool order (fee rate, then arrival), as a bare array of

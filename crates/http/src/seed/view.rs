@@ -10,8 +10,11 @@ use ferrochain_wallet::Claim;
 use crate::views::LegacyRsaCheck;
 use serde_json::{Map, Value, json};
 
-use super::request::Failure;
-use ferrochain_node::{Node, NodeError};
+use axum::response::Response;
+use tokio::sync::OwnedSemaphorePermit;
+
+use crate::stream::{JsonWriter, StreamError};
+use ferrochain_node::Node;
 
 /// An amount in whole units as a JSON number: an integer when whole, else the decimal (`0.5`).
 pub(super) fn units(amount: Amount, decimals: u8) -> Value {
@@ -285,44 +288,86 @@ pub(super) fn block(block: &Block, network: &Network) -> Value {
     })
 }
 
-/// The views of `limit` active blocks from height `from` (blocking: reads the store).
-///
-/// # Errors
-/// [`NodeError::State`] if a block cannot be read.
-pub(super) fn blocks(node: &Node, from: u64, limit: u64) -> Result<Vec<Value>, NodeError> {
-    let tip = node.state().tip().height.0;
-    let end = from.saturating_add(limit).min(tip.saturating_add(1));
-    (from..end)
-        .filter_map(|h| node.state().block_at(Height(h)).transpose())
-        .map(|b| {
-            b.map(|b| block(&b, node.network()))
-                .map_err(NodeError::from)
-        })
-        .collect()
+/// What a streamed chain answer carries besides the blocks (keys in the sorted order `axum::Json` wrote).
+pub(super) enum ChainAnswer {
+    /// `/chain`'s `{"chain", "length", "peers"}`: `length` is always the whole chain's.
+    Chain,
+    /// `/nodes/resolve`'s `{"chain" | "new_chain", "message", "peers"}`.
+    Resolved {
+        /// Whether the active tip changed (`new_chain`, "Our chain was replaced").
+        replaced: bool,
+        /// Each peer's result.
+        peers: Vec<Value>,
+    },
 }
 
-/// `/chain`'s answer: `{"chain", "length", "peers"}` for the blocks from index `from` (1 = genesis), at most
-/// `limit` of them; `length` is always the whole chain's.
-pub(super) async fn chain(node: &Node, from: u64, limit: u64) -> Result<Value, Failure> {
-    let (chain, length) = node
-        .blocking(move |n| {
-            let length = n.state().tip().height.0 + 1;
-            blocks(&n, from.saturating_sub(1), limit).map(|c| (c, length))
-        })
-        .await
-        .map_err(super::request::task_failure)?
-        .map_err(|e| super::request::node_failure(node, e))?;
-    Ok(json!({
-        "chain": chain,
-        "length": length,
-        "peers": node.peers().list(),
-    }))
+/// Writes the seed views of the active blocks at heights `heights` as array elements, one block read at a
+/// time; `edit` may change each view (the supply-chain fork keeps only its records). A block missing at its
+/// height (a reorg or reset shortened the chain meanwhile) is left out.
+fn write_blocks(
+    node: &Node,
+    w: &mut JsonWriter,
+    heights: std::ops::Range<u64>,
+    edit: fn(&mut Value),
+) -> Result<(), StreamError> {
+    w.elements(heights, |h| {
+        let stored = node
+            .state()
+            .block_at(Height(h))
+            .map_err(|e| StreamError::Failed(format!("reading block {h}: {e}")))?;
+        Ok(stored.map(|b| {
+            let mut v = block(&b, node.network());
+            edit(&mut v);
+            v
+        }))
+    })
 }
 
-/// `/chain`'s answer for the whole chain.
-pub(super) async fn whole_chain(node: &Node) -> Result<Value, Failure> {
-    chain(node, 1, u64::MAX).await
+/// `/chain`'s answer (or `/nodes/resolve`'s, after `answer`), streamed block by block from the store
+/// ([`crate::stream`]): the blocks from index `from` (1 = genesis), at most `limit` of them, each edited by
+/// `edit`.
+pub(super) fn chain(
+    node: &Node,
+    permit: OwnedSemaphorePermit,
+    from: u64,
+    limit: u64,
+    answer: ChainAnswer,
+    edit: fn(&mut Value),
+) -> Response {
+    let peers = node.peers().list();
+    crate::stream::json_response(node, permit, move |n, w| {
+        let tip = n.state().tip().height.0;
+        let start = from.saturating_sub(1);
+        let heights = start..start.saturating_add(limit).min(tip.saturating_add(1));
+        match answer {
+            ChainAnswer::Chain => {
+                w.raw("{\"chain\":[")?;
+                write_blocks(n, w, heights, edit)?;
+                w.raw("],\"length\":")?;
+                w.value(&(tip + 1))?;
+                w.raw(",\"peers\":")?;
+                w.value(&peers)?;
+                w.raw("}")
+            }
+            ChainAnswer::Resolved { replaced, peers } => {
+                if replaced {
+                    w.raw("{\"message\":\"Our chain was replaced\",\"new_chain\":[")?;
+                    write_blocks(n, w, heights, edit)?;
+                    w.raw("],\"peers\":")?;
+                } else {
+                    w.raw("{\"chain\":[")?;
+                    write_blocks(n, w, heights, edit)?;
+                    w.raw("],\"message\":\"Our chain is authoritative\",\"peers\":")?;
+                }
+                w.value(&peers)?;
+                w.raw("}")
+            }
+        }
+    })
 }
+
+/// Leaves a block view as it is.
+pub(super) fn unedited(_: &mut Value) {}
 
 // ---------------------------------------------------------------------------------------------------------
 // D's pocket-blockchain views (docs/adr/0015-seed-compat-views-pocket.md): blocks, transactions and unspent

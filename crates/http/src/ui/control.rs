@@ -133,13 +133,19 @@ pub async fn start(
     let address = reward_address(&node, &form, &mut errors);
     let interval = match form.optional("interval_secs") {
         None => 0,
-        Some(t) => t.parse::<u64>().unwrap_or_else(|_| {
-            errors.add(
-                "interval_secs",
-                "give whole seconds between blocks (0: as fast as the difficulty allows)",
-            );
-            0
-        }),
+        Some(t) => match t.parse::<u64>() {
+            Ok(n) if n <= ferrochain_node::MAX_INTERVAL_SECS => n,
+            _ => {
+                errors.add(
+                    "interval_secs",
+                    format!(
+                        "give whole seconds between blocks, 0 to {} (0: as fast as the difficulty allows)",
+                        ferrochain_node::MAX_INTERVAL_SECS
+                    ),
+                );
+                0
+            }
+        },
     };
     if !errors.is_empty() {
         return mining_page(&node, owner, &BTreeMap::new(), errors, form.echo()).await;

@@ -190,7 +190,8 @@ pub async fn blocks(
     let list = read::blocks(
         node.clone(),
         BlocksQuery {
-            from,
+            // A height past the tip shows the newest blocks (the REST API refuses heights past int64).
+            from: from.map(|h| h.min(read::MAX_OFFSET)),
             limit: Some(BLOCKS_PER_PAGE),
             order: None,
         },
@@ -314,7 +315,7 @@ pub async fn address(
         node.clone(),
         address,
         PageQuery {
-            offset: Some(page.saturating_mul(HISTORY_PER_PAGE)),
+            offset: Some(page.saturating_mul(HISTORY_PER_PAGE).min(read::MAX_OFFSET)),
             limit: Some(HISTORY_PER_PAGE),
         },
     )

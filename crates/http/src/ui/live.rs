@@ -85,12 +85,16 @@ struct Live {
     closing: tokio::sync::watch::Receiver<bool>,
     tick: tokio::time::Interval,
     started: bool,
+    /// This stream's slot among the event-stream subscribers, freed when it ends.
+    _slot: tokio::sync::OwnedSemaphorePermit,
 }
 
 /// The `/ui/live` stream.
 pub async fn stream(
     State(node): State<Node>,
-) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    axum::Extension(subscribers): axum::Extension<crate::limits::Subscribers>,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, crate::limits::Busy> {
+    let slot = subscribers.enter()?;
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let live = Live {
@@ -99,6 +103,7 @@ pub async fn stream(
         node,
         tick,
         started: false,
+        _slot: slot,
     };
     let stream = futures::stream::unfold(live, |mut live| async move {
         let reason = if !live.started {
@@ -131,5 +136,5 @@ pub async fn stream(
         };
         Some((Ok(event), live))
     });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use crate::error::ApiError;
 use crate::extract::Body;
 use crate::extract::{PathParam, Query};
-use crate::parse::{blocking, decode_hex, parse_txid};
+use crate::parse::{blocking, decode_hex};
 use crate::read::{self, BlocksQuery, PageQuery, UtxoQuery};
 use crate::views::{
     AddressView, BlockList, BlockView, ErrorBody, HistoryPage, MempoolView, MerkleProofView,
@@ -68,7 +68,7 @@ pub async fn blocks(
     get,
     path = "/blocks/{id}",
     tag = "chain",
-    params(("id" = String, Path, description = "A height (digits) or a block hash (64 hex digits)")),
+    params(("id" = String, Path, description = "A height (digits) or a block hash (64 hex digits)", pattern = r"^([0-9]{1,19}|[0-9a-fA-F]{64})$")),
     responses(
         (status = 200, description = "The block with its transactions", body = BlockView),
         (status = 400, description = "Neither a height nor a hash", body = ErrorBody),
@@ -87,7 +87,7 @@ pub async fn block(
     get,
     path = "/txs/{txid}",
     tag = "chain",
-    params(("txid" = String, Path, description = "Transaction id (64 hex digits)")),
+    params(("txid" = String, Path, description = "Transaction id (64 hex digits)", pattern = r"^[0-9a-fA-F]{64}$")),
     responses(
         (status = 200, description = "The transaction", body = TxView),
         (status = 400, description = "Not a txid", body = ErrorBody),
@@ -106,7 +106,7 @@ pub async fn transaction(
     get,
     path = "/txs/{txid}/merkle-proof",
     tag = "chain",
-    params(("txid" = String, Path, description = "Transaction id (64 hex digits)")),
+    params(("txid" = String, Path, description = "Transaction id (64 hex digits)", pattern = r"^[0-9a-fA-F]{64}$")),
     responses(
         (status = 200, description = "The proof", body = MerkleProofView),
         (status = 400, description = "Not a txid", body = ErrorBody),
@@ -126,7 +126,7 @@ pub async fn merkle_proof(
     get,
     path = "/txs/{txid}/proof",
     tag = "chain",
-    params(("txid" = String, Path, description = "Transaction id of a record (64 hex digits)")),
+    params(("txid" = String, Path, description = "Transaction id of a record (64 hex digits)", pattern = r"^[0-9a-fA-F]{64}$")),
     responses(
         (status = 200, description = "The bundle (format `ferrochain-record-proof`, docs/wallet-format.md)", body = Object),
         (status = 400, description = "Not a txid, or a confirmed transaction that is not a record (`not_a_record`)", body = ErrorBody),
@@ -137,7 +137,7 @@ pub async fn record_proof(
     State(node): State<Node>,
     PathParam(txid): PathParam,
 ) -> Result<Response, ApiError> {
-    let txid = parse_txid(&txid)?;
+    let txid = crate::read::path_txid(&txid)?;
     blocking(&node, move |node| {
         let state = node.state();
         let info = state.transaction(&txid).map_err(ApiError::internal)?;
@@ -185,7 +185,7 @@ pub async fn record_proof(
     get,
     path = "/addresses/{address}",
     tag = "chain",
-    params(("address" = String, Path, description = "A bech32m address of this network")),
+    params(("address" = String, Path, description = "A bech32m address of this network", pattern = r"^[0-9A-Za-z]{1,83}1[02-9ac-hj-np-zAC-HJ-NP-Z]{6,}$")),
     responses(
         (status = 200, description = "The address", body = AddressView),
         (status = 400, description = "Not an address (`invalid_address`) or another network's (`wrong_network`)", body = ErrorBody),
@@ -203,7 +203,7 @@ pub async fn address(
     get,
     path = "/addresses/{address}/utxos",
     tag = "chain",
-    params(("address" = String, Path, description = "A bech32m address of this network"), UtxoQuery),
+    params(("address" = String, Path, description = "A bech32m address of this network", pattern = r"^[0-9A-Za-z]{1,83}1[02-9ac-hj-np-zAC-HJ-NP-Z]{6,}$"), UtxoQuery),
     responses(
         (status = 200, description = "The unspent outputs", body = UtxoList),
         (status = 400, description = "Not an address of this network", body = ErrorBody),
@@ -222,7 +222,7 @@ pub async fn address_utxos(
     get,
     path = "/addresses/{address}/history",
     tag = "chain",
-    params(("address" = String, Path, description = "A bech32m address of this network"), PageQuery),
+    params(("address" = String, Path, description = "A bech32m address of this network", pattern = r"^[0-9A-Za-z]{1,83}1[02-9ac-hj-np-zAC-HJ-NP-Z]{6,}$"), PageQuery),
     responses(
         (status = 200, description = "A page of the address's history", body = HistoryPage),
         (status = 400, description = "Not an address of this network, or a bad page", body = ErrorBody),

@@ -3,11 +3,13 @@
 //! Each SSE event's name is [`Event::name`] (`block`, `transaction`, `reorg`) and its data the event as JSON.
 //! A client too slow to keep up gets a `lagged` event with the number of events it missed (it should re-read
 //! the state it shows). The stream sends keep-alive comments and ends when the node shuts down, so a
-//! graceful shutdown never waits for a browser tab.
+//! graceful shutdown never waits for a browser tab. At most `max_event_subscribers` streams (this one and
+//! the web UI's) are open at once; one more answers 503 `busy` with `Retry-After`.
 
 use std::convert::Infallible;
 use std::time::Duration;
 
+use axum::Extension;
 use axum::extract::State;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures::{Stream, StreamExt};
@@ -16,6 +18,9 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use ferrochain_node::Event;
 use ferrochain_node::Node;
+
+use crate::limits::{Busy, Subscribers};
+use crate::views::ErrorBody;
 
 /// Seconds between keep-alive comments.
 pub const KEEP_ALIVE_SECS: u64 = 15;
@@ -42,11 +47,17 @@ fn to_sse(item: Result<Event, BroadcastStreamRecvError>) -> SseEvent {
             event JSON) and `lagged` (data: `{\"missed\": n}`), with keep-alive comments",
         content_type = "text/event-stream",
         body = Event
+    ), (
+        status = 503,
+        description = "As many subscribers as the node allows (setting max_event_subscribers); retry later",
+        body = ErrorBody
     ))
 )]
 pub async fn events(
     State(node): State<Node>,
-) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    Extension(subscribers): Extension<Subscribers>,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, Busy> {
+    let slot = subscribers.enter()?;
     let receiver = node.subscribe();
     let mut closing = node.closing();
     let closed = async move {
@@ -54,11 +65,15 @@ pub async fn events(
         let _ = closing.wait_for(|c| *c).await;
     };
     let stream = BroadcastStream::new(receiver)
-        .map(|item| Ok(to_sse(item)))
+        .map(move |item| {
+            // The stream owns its subscriber slot: it is freed when the client goes away.
+            let _held = &slot;
+            Ok(to_sse(item))
+        })
         .take_until(closed);
-    Sse::new(stream).keep_alive(
+    Ok(Sse::new(stream).keep_alive(
         KeepAlive::new()
             .interval(Duration::from_secs(KEEP_ALIVE_SECS))
             .text("keep-alive"),
-    )
+    ))
 }

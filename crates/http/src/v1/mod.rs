@@ -224,4 +224,93 @@ mod tests {
         documented.sort();
         assert_eq!(registered, documented);
     }
+
+    /// Every parameter of `doc` named `name` (path and query), as (path, method, parameter).
+    fn parameters<'a>(
+        doc: &'a serde_json::Value,
+        name: &str,
+    ) -> Vec<(String, String, &'a serde_json::Value)> {
+        let mut out = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                for p in op["parameters"].as_array().into_iter().flatten() {
+                    if p["name"] == name {
+                        out.push((path.clone(), method.clone(), p));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn optional_bodies_are_documented_optional() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        for path in ["/mine", "/miner/start"] {
+            let body = &doc["paths"][path]["post"]["requestBody"];
+            assert_ne!(body["required"], true, "{path}: {body}");
+        }
+        for path in ["/txs", "/blocks", "/peers"] {
+            let body = &doc["paths"][path]["post"]["requestBody"];
+            assert_eq!(body["required"], true, "{path}: {body}");
+        }
+    }
+
+    #[test]
+    fn documented_patterns_and_ranges_are_the_ones_the_code_checks() {
+        use crate::read::{ADDRESS_PATTERN, BLOCK_ID_PATTERN, MAX_OFFSET, MAX_PAGE, TXID_PATTERN};
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        for (name, pattern, uses) in [
+            ("txid", TXID_PATTERN, 3),
+            ("id", BLOCK_ID_PATTERN, 1),
+            ("address", ADDRESS_PATTERN, 5),
+        ] {
+            let found = parameters(&doc, name);
+            assert_eq!(found.len(), uses, "{name}: {found:?}");
+            for (path, method, p) in found {
+                assert_eq!(p["schema"]["pattern"], pattern, "{method} {path} {name}");
+                assert_eq!(p["required"], true, "{method} {path} {name}");
+            }
+        }
+        for (path, method, p) in parameters(&doc, "limit") {
+            assert_eq!(p["schema"]["minimum"], 1, "{method} {path}");
+            assert_eq!(p["schema"]["maximum"], MAX_PAGE, "{method} {path}");
+        }
+        for name in ["offset", "from"] {
+            for (path, method, p) in parameters(&doc, name) {
+                assert_eq!(p["schema"]["minimum"], 0, "{method} {path} {name}");
+                assert_eq!(p["schema"]["maximum"], MAX_OFFSET, "{method} {path} {name}");
+            }
+        }
+        let order = &parameters(&doc, "order")[0].2["schema"];
+        assert_eq!(order["enum"], serde_json::json!(["asc", "desc"]), "{order}");
+        let interval = &doc["components"]["schemas"]["MinerStart"]["properties"]["interval_secs"];
+        assert_eq!(interval["minimum"], 0, "{interval}");
+        assert_eq!(
+            interval["maximum"],
+            ferrochain_node::MAX_INTERVAL_SECS,
+            "{interval}"
+        );
+    }
+
+    #[test]
+    fn the_path_checks_refuse_what_the_patterns_refuse() {
+        let net = ferrochain_core::Network::dev();
+        let address = net.address(&ferrochain_core::PubkeyHash::from_bytes([7; 20]));
+        assert!(crate::read::path_address(&net, &address).is_ok());
+        assert!(crate::read::path_address(&net, &address.to_uppercase()).is_ok());
+        for bad in [
+            format!(" {address}"),
+            format!("{address}\n"),
+            {
+                // Mixed case: the prefix upper, the data lower.
+                let (hrp, data) = address.rsplit_once('1').unwrap();
+                format!("{}1{data}", hrp.to_uppercase())
+            },
+            String::new(),
+            "1qqqqqq".to_string(),
+        ] {
+            assert!(crate::read::path_address(&net, &bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -9,6 +9,8 @@ use ferrochain_core::Amount;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use ferrochain_node::{ErrorCode, MAX_INTERVAL_SECS};
+
 use crate::error::ApiError;
 use crate::extract::{Body, Owner};
 use crate::extract::{OptionalBody, PathParam};
@@ -40,7 +42,7 @@ pub struct Mined {
     post,
     path = "/mine",
     tag = "mining",
-    request_body(content = MineRequest, description = "Optional; an empty body mines one block to the node's address"),
+    request_body(content = Option<MineRequest>, description = "Optional; an empty body mines one block to the node's address"),
     security(("api_token" = []), ()),
     responses(
         (status = 200, description = "The mined blocks", body = Mined),
@@ -82,7 +84,8 @@ pub async fn miner(State(node): State<Node>) -> Json<MinerView> {
 pub struct MinerStart {
     /// Where the rewards go (default: the node's miner address).
     pub address: Option<String>,
-    /// Seconds between blocks (default 0: as fast as the difficulty allows).
+    /// Seconds between blocks, 0 to 86400 (default 0: as fast as the difficulty allows).
+    #[schema(minimum = 0, maximum = 86_400)]
     pub interval_secs: Option<u64>,
 }
 
@@ -91,11 +94,11 @@ pub struct MinerStart {
     post,
     path = "/miner/start",
     tag = "mining",
-    request_body(content = MinerStart, description = "Optional"),
+    request_body(content = Option<MinerStart>, description = "Optional"),
     security(("api_token" = []), ()),
     responses(
         (status = 200, description = "The miner, running", body = MinerView),
-        (status = 400, description = "Bad address", body = ErrorBody),
+        (status = 400, description = "Bad address, or interval_secs out of range", body = ErrorBody),
         (status = 403, description = "Not the owner", body = ErrorBody),
     )
 )]
@@ -109,6 +112,13 @@ pub async fn miner_start(
         None => node.miner_address(),
     };
     let interval = req.interval_secs.unwrap_or(0);
+    if interval > MAX_INTERVAL_SECS {
+        return Err(ApiError::bad_request(
+            ErrorCode::InvalidRequest,
+            format!("interval_secs {interval} is out of range: give 0 to {MAX_INTERVAL_SECS}"),
+        )
+        .on_field("interval_secs"));
+    }
     node.start_mining(reward_to, interval).await?;
     Ok(Json(MinerView::of(&node)))
 }
@@ -278,7 +288,7 @@ pub struct Sent {
     post,
     path = "/wallets/{address}/send",
     tag = "wallets",
-    params(("address" = String, Path, description = "A node-held address")),
+    params(("address" = String, Path, description = "A node-held address", pattern = r"^[0-9A-Za-z]{1,83}1[02-9ac-hj-np-zAC-HJ-NP-Z]{6,}$")),
     request_body = SendRequest,
     security(("api_token" = []), ()),
     responses(
@@ -296,7 +306,7 @@ pub async fn send(
 ) -> Result<(StatusCode, Json<Sent>), ApiError> {
     let network = node.network();
     let d = network.spec().decimals;
-    let from_hash = parse_address(network, &from)?;
+    let from_hash = crate::read::path_address(network, &from)?;
     let to = parse_address(network, &req.to)?;
     let amount = parse_amount(&req.amount, d, "amount", true)?;
     let fee = match &req.fee {
@@ -343,7 +353,7 @@ pub struct RecordSubmitted {
     post,
     path = "/wallets/{address}/records",
     tag = "wallets",
-    params(("address" = String, Path, description = "A node-held address, the record's author")),
+    params(("address" = String, Path, description = "A node-held address, the record's author", pattern = r"^[0-9A-Za-z]{1,83}1[02-9ac-hj-np-zAC-HJ-NP-Z]{6,}$")),
     request_body = RecordRequest,
     security(("api_token" = []), ()),
     responses(
@@ -359,7 +369,7 @@ pub async fn record(
     PathParam(author): PathParam,
     Body(req): Body<RecordRequest>,
 ) -> Result<(StatusCode, Json<RecordSubmitted>), ApiError> {
-    let hash = parse_address(node.network(), &author)?;
+    let hash = crate::read::path_address(node.network(), &author)?;
     let author = node.network().address(&hash);
     let txid = node
         .sign_record(author.clone(), req.content.into_bytes())

@@ -438,3 +438,26 @@ fn the_node_signs_transfers_with_held_keys() {
     assert!(check_transaction(&tx, &network).is_ok());
     assert_eq!(tx.outputs[1].address, from_hash);
 }
+
+#[test]
+fn a_full_keystore_refuses_one_more_key_and_keeps_what_it_holds() {
+    let network = Network::dev();
+    let mut r = rng(7);
+    let mut store = Keystore::new_dev(&network).unwrap();
+    store.set_max_keys(2);
+    store.generate(&mut r).unwrap();
+    store.generate(&mut r).unwrap();
+    assert!(matches!(
+        store.generate(&mut r),
+        Err(KeystoreError::Full { max: 2 })
+    ));
+    let extra = ferrochain_core::SigningKey::from_secret_bytes([9; 32]);
+    assert!(matches!(
+        store.import(extra, None, &mut r),
+        Err(KeystoreError::Full { max: 2 })
+    ));
+    assert_eq!(store.addresses().len(), 2);
+    // Read back without a cap, it holds the same two keys.
+    let back = open(&store.to_json_bytes(), &network, None).unwrap();
+    assert_eq!(back.addresses(), store.addresses());
+}
