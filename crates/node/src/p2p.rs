@@ -68,7 +68,9 @@ pub const SCORE_FALSE_CLAIM: u32 = crate::peers::BAN_THRESHOLD / 2;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PeerError {
     /// The text is not a peer origin (`scheme://host:port`, nothing more).
-    #[error("{url:?} is not a peer address: {reason} (a peer is http://host:port)")]
+    #[error(
+        "{url:?} is not a peer address: {reason}; give only scheme://host:port, e.g. http://127.0.0.1:5001"
+    )]
     BadUrl {
         /// The text given.
         url: String,

@@ -276,16 +276,13 @@ pub fn parse_peer_origin(text: &str) -> Result<String, String> {
         ));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err("it holds user info (user:password@); give only scheme://host:port".into());
+        return Err("it holds user info (user:password@)".into());
     }
     if url.path() != "/" && !url.path().is_empty() {
-        return Err(format!(
-            "it has a path ({}); a peer is scheme://host:port, without a path",
-            url.path()
-        ));
+        return Err(format!("it has a path ({})", url.path()));
     }
     if url.query().is_some() || url.fragment().is_some() || with_scheme.ends_with(['?', '#']) {
-        return Err("it has a query or a fragment; a peer is scheme://host:port".into());
+        return Err("it has a query or a fragment".into());
     }
     // The URL parser lower-cases host names and writes IP addresses canonically (IPv6 in brackets).
     let host = url
