@@ -35,13 +35,6 @@ pub struct Owner {
     _proven: (),
 }
 
-/// Compares a token in constant time (the time does not tell how much of a guess was right). Requests'
-/// guesses go through [`crate::throttle::Client::guess_token`], which also limits how many are wrong.
-pub(crate) fn same_token(given: &str, expected: &str) -> bool {
-    use subtle::ConstantTimeEq;
-    given.len() == expected.len() && bool::from(given.as_bytes().ct_eq(expected.as_bytes()))
-}
-
 /// Decides whether the request is the owner's: the bearer token, or loopback. A request that carries an
 /// `Authorization` header proves itself by it alone: a wrong, malformed or unexpected token is a 401, even
 /// from loopback.
