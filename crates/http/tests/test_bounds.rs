@@ -493,3 +493,63 @@ async fn the_keystore_cap_refuses_one_more_key_with_409() {
     assert!(r["error"]["message"].as_str().unwrap().contains("max_keys"));
     assert_eq!(t.get("/wallets").await.as_array().unwrap().len(), 2);
 }
+
+/// Threads of this process now (Linux).
+fn threads() -> usize {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_mine_requests_queue_for_one_block_search_instead_of_each_starting_threads() {
+    let t = TestNode::start(|c| c.mine_threads = 2).await;
+    // Warm up: the first search starts the pools it uses.
+    let r = t
+        .client
+        .get(format!("{}/mine", t.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let baseline = threads();
+    let peak = Arc::new(AtomicUsize::new(baseline));
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let (peak, done) = (peak.clone(), done.clone());
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                peak.fetch_max(threads(), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        })
+    };
+    let requests = (0..12).map(|_| {
+        let (client, url) = (t.client.clone(), t.url());
+        tokio::spawn(async move {
+            client
+                .get(format!("{url}/mine"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+    });
+    for r in futures::future::join_all(requests).await {
+        assert_eq!(r.unwrap(), StatusCode::OK);
+    }
+    done.store(true, Ordering::Relaxed);
+    sampler.join().unwrap();
+    assert_eq!(t.node.state().tip().height.0, 13);
+    // One search at a time: its blocking thread and the miner's 2 threads at most (12 concurrent searches would
+    // start 12 × 3). The sampler is one more.
+    let grew = peak.load(Ordering::Relaxed).saturating_sub(baseline);
+    assert!(
+        grew <= 5,
+        "threads grew by {grew} during 12 concurrent /mine requests"
+    );
+}

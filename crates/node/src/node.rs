@@ -183,6 +183,8 @@ struct Inner {
     /// Drawn at random on every start and sent in every handshake, so the node recognises itself behind
     /// any name or address ([`Node::nonce`]).
     nonce: u64,
+    /// One on-demand block search at a time ([`Node::block_searches`]).
+    searches: tokio::sync::Semaphore,
     closing: tokio::sync::watch::Sender<bool>,
     /// Prometheus metrics (`/metrics`).
     metrics: Metrics,
@@ -331,10 +333,18 @@ impl Node {
                 tip_generation: AtomicU64::new(0),
                 started_ms: now_ms(),
                 nonce: rand::RngExt::random(&mut rng),
+                searches: tokio::sync::Semaphore::new(1),
                 closing: tokio::sync::watch::channel(false).0,
                 metrics: Metrics::new(&network_name),
             }),
         })
+    }
+
+    /// The permit an on-demand block search (`GET /mine`, `POST /api/v1/mine`, the UI's "mine now") holds
+    /// while it runs: one search at a time, each with all the miner's threads, so that concurrent requests
+    /// queue (within their time limit) instead of each starting a full set of threads.
+    pub(crate) fn block_searches(&self) -> &tokio::sync::Semaphore {
+        &self.inner.searches
     }
 
     /// This run's handshake nonce: random per start. A handshake that carries it came from this node itself

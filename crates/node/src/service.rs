@@ -102,15 +102,25 @@ impl Node {
         let cancel = Arc::new(AtomicBool::new(false));
         let _guard = CancelOnDrop(cancel.clone());
         let limit = self.time_limit();
-        let work = self.blocking(move |node| {
-            let mut out = Vec::new();
-            for _ in 0..blocks {
-                out.push(node.mine_one_until(reward_to, max_txs, &cancel)?);
-            }
-            Ok(out)
-        });
+        let work = async {
+            // One search at a time: the others wait here, holding no thread (the wait counts against
+            // their time limit).
+            let _one_search = self
+                .block_searches()
+                .acquire()
+                .await
+                .map_err(|_| NodeError::MiningInterrupted)?;
+            self.blocking(move |node| {
+                let mut out = Vec::new();
+                for _ in 0..blocks {
+                    out.push(node.mine_one_until(reward_to, max_txs, &cancel)?);
+                }
+                Ok(out)
+            })
+            .await?
+        };
         match tokio::time::timeout(limit, work).await {
-            Ok(result) => result?,
+            Ok(result) => result,
             Err(_) => Err(NodeError::TimedOut(
                 self.config().request_timeout_secs.max(1),
             )),
