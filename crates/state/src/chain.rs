@@ -269,14 +269,19 @@ struct View {
 
 impl View {
     fn tip(&self) -> Tip {
-        let hash = self.active[self.active.len() - 1];
-        let rec = &self.index[&hash];
-        Tip {
-            hash,
-            height: rec.header.height,
-            chain_work: rec.chain_work,
-            header: rec.header,
-        }
+        tip_of(&self.index, &self.active)
+    }
+}
+
+/// The tip of `active` (never empty: it starts at genesis), from its block index.
+fn tip_of(index: &HashMap<BlockHash, HeaderRecord>, active: &[BlockHash]) -> Tip {
+    let hash = active[active.len() - 1];
+    let rec = &index[&hash];
+    Tip {
+        hash,
+        height: rec.header.height,
+        chain_work: rec.chain_work,
+        header: rec.header,
     }
 }
 
@@ -1419,14 +1424,7 @@ fn header_context(
 
 impl Inner {
     fn tip(&self) -> Tip {
-        let hash = self.active[self.active.len() - 1];
-        let rec = &self.index[&hash];
-        Tip {
-            hash,
-            height: rec.header.height,
-            chain_work: rec.chain_work,
-            header: rec.header,
-        }
+        tip_of(&self.index, &self.active)
     }
 
     fn tip_height(&self) -> Height {
