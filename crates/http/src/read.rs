@@ -149,7 +149,7 @@ pub(crate) async fn status(node: Node) -> Result<Status, ApiError> {
             .next_block_context()
             .map(|c| c.expected_bits)
             .unwrap_or(tip.header.bits);
-        let mempool = state.mempool();
+        let (mempool, mempool_bytes) = state.mempool_size();
         Ok(Status {
             network: node.network().spec().name.clone(),
             network_id: node.network().genesis_hash().to_string(),
@@ -160,8 +160,8 @@ pub(crate) async fn status(node: Node) -> Result<Status, ApiError> {
             chain_work: tip.chain_work.to_string(),
             bits: bits.to_string(),
             leading_zero_bits: leading_zero_bits(bits),
-            mempool: mempool.len(),
-            mempool_bytes: mempool.iter().map(|e| e.size).sum(),
+            mempool,
+            mempool_bytes,
             peers: node.peers().list().len(),
             hash_rate: node.miner().hash_rate(),
             total_hashes: node.miner().total_hashes(),
