@@ -423,6 +423,101 @@ pub fn check_block<R: rand_core::CryptoRng>(
     network: &Network,
     rng: &mut R,
 ) -> Result<CheckedBlock, BlockError> {
+    check_block_known(block, network, rng, |_| false)
+}
+
+/// [`check_block`], but the signatures of the transactions `verified` recognises are not checked again: a
+/// txid is the hash of the whole encoding, signatures included, so a transaction whose id passed
+/// [`check_transaction`] (or a block's checks) before is the same signed transaction. Every other check —
+/// shapes included — runs for every transaction. The caller answers for what `verified` says.
+///
+/// # Errors
+/// The first [`BlockError`] found.
+pub fn check_block_known<R: rand_core::CryptoRng>(
+    block: Block,
+    network: &Network,
+    rng: &mut R,
+    verified: impl Fn(&Txid) -> bool,
+) -> Result<CheckedBlock, BlockError> {
+    let mut batch = Signatures::default();
+    let checked = check_all_but_signatures(block, 0, network, &verified, &mut batch)?;
+    match batch.verify(rng) {
+        Ok(()) => Ok(checked),
+        Err((_, error)) => Err(error),
+    }
+}
+
+/// The stateless checks of several blocks (a batch of a sync), as [`check_block_known`] for each, but with
+/// the signatures of all of them verified as **one batch** (cheaper per signature than a batch per block).
+/// Every block's other checks — proof of work first — run before any signature is verified. Stops at the
+/// first block that fails: returns the checked blocks before it and, if one failed, its position in `blocks`
+/// with the error.
+pub fn check_blocks_known<R: rand_core::CryptoRng>(
+    blocks: Vec<Block>,
+    network: &Network,
+    rng: &mut R,
+    verified: impl Fn(&Txid) -> bool,
+) -> (Vec<CheckedBlock>, Option<(usize, BlockError)>) {
+    let mut batch = Signatures::default();
+    let mut checked = Vec::with_capacity(blocks.len());
+    let mut failure = None;
+    for (position, block) in blocks.into_iter().enumerate() {
+        match check_all_but_signatures(block, position, network, &verified, &mut batch) {
+            Ok(c) => checked.push(c),
+            Err(e) => {
+                failure = Some((position, e));
+                break;
+            }
+        }
+    }
+    // Signatures are queued in block order, so a bad one fails its block and keeps the blocks before it
+    // (every signature before the first bad one is valid).
+    if let Err((position, error)) = batch.verify(rng) {
+        checked.truncate(position);
+        failure = Some((position, error));
+    }
+    (checked, failure)
+}
+
+/// Signatures queued for one batch, each with the block (its position in a batch), transaction and input
+/// it belongs to.
+#[derive(Default)]
+struct Signatures {
+    batch: BatchVerifier,
+    owners: Vec<(usize, usize, Txid, usize)>,
+}
+
+impl Signatures {
+    /// Verifies the batch; on failure, the position of the block of the first bad signature and its error.
+    fn verify<R: rand_core::CryptoRng>(self, rng: &mut R) -> Result<(), (usize, BlockError)> {
+        let owners = self.owners;
+        self.batch.verify(rng).map_err(|(i, error)| {
+            let (position, index, txid, input) =
+                owners.get(i).copied().unwrap_or((0, 0, Txid::ZERO, 0));
+            (
+                position,
+                BlockError::tx(
+                    index,
+                    txid,
+                    TxError::BadSignature {
+                        index: input,
+                        error,
+                    },
+                ),
+            )
+        })
+    }
+}
+
+/// Every stateless check of a block but the signatures, which are queued on `batch` (those of transactions
+/// `verified` recognises are skipped). `position` tags them.
+fn check_all_but_signatures(
+    block: Block,
+    position: usize,
+    network: &Network,
+    verified: &impl Fn(&Txid) -> bool,
+    batch: &mut Signatures,
+) -> Result<CheckedBlock, BlockError> {
     let hash = check_header_for(&block.header, network)?;
     let spec = network.spec();
     let size = block.encoded_len();
@@ -469,30 +564,19 @@ pub fn check_block<R: rand_core::CryptoRng>(
         });
     }
     let genesis = network.genesis_hash();
-    let mut batch = BatchVerifier::new();
-    let mut owners = Vec::new();
     for (index, tx) in block.transactions.iter().enumerate() {
         check_transaction_shape(tx, network).map_err(|e| BlockError::tx(index, txids[index], e))?;
+    }
+    for (index, tx) in block.transactions.iter().enumerate() {
         let sigs = tx.signatures();
-        if sigs.is_empty() {
+        if sigs.is_empty() || verified(&txids[index]) {
             continue;
         }
         let msg = tx.sighash(&genesis);
         for (input, (key, sig)) in sigs.into_iter().enumerate() {
-            batch.queue(key, sig, msg);
-            owners.push((index, input));
+            batch.batch.queue(key, sig, msg);
+            batch.owners.push((position, index, txids[index], input));
         }
-    }
-    if let Err((i, error)) = batch.verify(rng) {
-        let (index, input) = owners.get(i).copied().unwrap_or((0, 0));
-        return Err(BlockError::tx(
-            index,
-            txids[index],
-            TxError::BadSignature {
-                index: input,
-                error,
-            },
-        ));
     }
     Ok(CheckedBlock { block, hash, txids })
 }

@@ -555,11 +555,26 @@ fn an_easy_target_is_refused_before_the_parent_is_known_and_before_any_signature
     block.header.bits = net.spec().initial_bits;
     assert!(mine(&mut block.header));
     assert!(matches!(
-        ferrochain_core::check::check_block(block, &net, &mut rand::rng()),
+        ferrochain_core::check::check_block(block.clone(), &net, &mut rand::rng()),
         Err(BlockError::Transaction {
             source: TxError::BadSignature { .. },
             ..
         })
+    ));
+    // A caller vouching for the transaction (its signature cache knows the txid) skips its signature only;
+    // the other checks still run.
+    let vouched = block.transactions[1].txid();
+    let known = |t: &ferrochain_core::Txid| *t == vouched;
+    assert!(
+        ferrochain_core::check::check_block_known(block.clone(), &net, &mut rand::rng(), known)
+            .is_ok()
+    );
+    let mut bad_root = block;
+    bad_root.header.merkle_root = ferrochain_core::MerkleNode::from_byte_array([3; 32]);
+    assert!(mine(&mut bad_root.header));
+    assert!(matches!(
+        ferrochain_core::check::check_block_known(bad_root, &net, &mut rand::rng(), known),
+        Err(BlockError::MerkleRootMismatch { .. })
     ));
 }
 
@@ -610,4 +625,53 @@ fn the_easiest_target_grows_at_most_fourfold_per_retarget_up_to_the_pow_limit() 
             .leading_zero_bits(),
         start - 4
     );
+}
+
+#[test]
+fn a_batch_of_blocks_is_checked_as_one_and_stops_at_the_first_bad_block() {
+    use ferrochain_core::check::{check_block, check_blocks_known};
+    let actors = Actors::new();
+    let (chain, _, _) = build_chain(&actors);
+    let net = chain.network().clone();
+    let blocks: Vec<Block> = chain.blocks()[1..].to_vec();
+    // All 50 pass together, the same blocks one by one pass.
+    let (checked, failure) = check_blocks_known(blocks.clone(), &net, &mut rand::rng(), |_| false);
+    assert!(failure.is_none(), "{failure:?}");
+    assert_eq!(checked.len(), 50);
+    assert!(
+        checked
+            .iter()
+            .zip(&blocks)
+            .all(|(c, b)| c.hash() == b.hash())
+    );
+    // Block 20 with a damaged signature and block 30 with a broken proof of work: the batch stops at block
+    // 20 (its signature is the first bad one; block 30's work is checked before any signature, but fails
+    // later in the batch), and keeps the 19 before it.
+    let mut bad = blocks.clone();
+    if let TxKind::Transfer { inputs } = &mut bad[19].transactions[1].kind {
+        inputs[0].signature = ferrochain_core::Signature::from_bytes([7; 64]);
+    }
+    remine(&mut bad[19]);
+    bad[29].header.nonce ^= 1;
+    let (checked, failure) = check_blocks_known(bad.clone(), &net, &mut rand::rng(), |_| false);
+    assert_eq!(checked.len(), 19);
+    let (position, error) = failure.unwrap();
+    assert_eq!(position, 19);
+    assert_eq!(
+        Err(error),
+        check_block(bad[19].clone(), &net, &mut rand::rng()).map(|c| c.hash()),
+        "the same error as the block alone"
+    );
+    // Without the bad signature, the batch stops at block 30's proof of work, before verifying anything.
+    let mut bad_work = blocks;
+    bad_work[29].header.nonce ^= 1;
+    if ferrochain_core::check::check_header(&bad_work[29].header).is_ok() {
+        bad_work[29].header.nonce ^= 2; // (a nonce that still met the target: try another)
+    }
+    let (checked, failure) = check_blocks_known(bad_work, &net, &mut rand::rng(), |_| false);
+    assert_eq!(checked.len(), 29);
+    assert!(matches!(
+        failure,
+        Some((29, BlockError::InsufficientWork { .. }))
+    ));
 }

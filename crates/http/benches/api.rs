@@ -22,7 +22,7 @@
 //!   the ratios of our figures to them.
 //!
 //! Run with `cargo bench -p ferrochain-http --bench api`; it prints figures and a summary and never fails on a
-//! figure. Without `--bench` among the arguments (`cargo test --benches`) it returns at once.
+//! figure. `FERROCHAIN_BENCH_ONLY=txs,node-built,status,mine,chain` (any of them) runs only those scenarios. Without `--bench` among the arguments (`cargo test --benches`) it returns at once.
 
 use std::time::{Duration, Instant};
 
@@ -606,6 +606,12 @@ fn main() {
         .enable_all()
         .build()
         .expect("a tokio runtime starts");
+    // `FERROCHAIN_BENCH_ONLY=txs,node-built,status,mine,chain` runs some scenarios only (to profile one).
+    let only = std::env::var("FERROCHAIN_BENCH_ONLY").ok();
+    let run = |name: &str| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|x| x == name))
+    };
     let limits = common::measure();
     println!(
         "machine limits: {:.0} fsync'd commits/s (temp dir), {:.0} Ed25519 verifies/s on one core",
@@ -617,7 +623,7 @@ fn main() {
         limits.verifies_per_s,
         cores()
     )];
-    for clients in CLIENTS {
+    for clients in CLIENTS.into_iter().filter(|_| run("txs")) {
         println!("transaction submissions, {TRANSFERS} signed transfers, {clients} client(s):");
         let (line, rate) = submissions(&rt, clients);
         summary.push(line);
@@ -627,19 +633,27 @@ fn main() {
             common::ratio(rate, limits.verifies_per_s)
         ));
     }
-    println!("node-built transfers, {NODE_BUILT} through /transactions/new:");
-    let (line, rate) = node_built(&rt, NODE_BUILT_CLIENTS);
-    summary.push(line);
-    summary.push(format!(
-        "  ratio to one fsync per tx: {}",
-        common::ratio(rate, limits.fsyncs_per_s)
-    ));
-    println!("GET /api/v1/status:");
-    summary.extend(status_rates(&rt));
-    println!("GET /mine on dev:");
-    summary.extend(mine_latency(&rt));
-    println!("GET /chain of a {CHAIN_BLOCKS}-block chain:");
-    summary.extend(chain_reads(&rt));
+    if run("node-built") {
+        println!("node-built transfers, {NODE_BUILT} through /transactions/new:");
+        let (line, rate) = node_built(&rt, NODE_BUILT_CLIENTS);
+        summary.push(line);
+        summary.push(format!(
+            "  ratio to one fsync per tx: {}",
+            common::ratio(rate, limits.fsyncs_per_s)
+        ));
+    }
+    if run("status") {
+        println!("GET /api/v1/status:");
+        summary.extend(status_rates(&rt));
+    }
+    if run("mine") {
+        println!("GET /mine on dev:");
+        summary.extend(mine_latency(&rt));
+    }
+    if run("chain") {
+        println!("GET /chain of a {CHAIN_BLOCKS}-block chain:");
+        summary.extend(chain_reads(&rt));
+    }
     println!();
     println!(
         "summary ({} cores, {:.1} s in all):",

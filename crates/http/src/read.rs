@@ -141,36 +141,35 @@ pub struct PageQuery {
 }
 /// The answer of `status` (REST `GET` route and the web UI).
 pub(crate) async fn status(node: Node) -> Result<Status, ApiError> {
-    // The state lock may be held by a block being connected: read it off the async workers.
-    blocking(&node, |node| {
-        let state = node.state();
-        let tip = state.tip();
-        let bits = state
-            .next_block_context()
-            .map(|c| c.expected_bits)
-            .unwrap_or(tip.header.bits);
-        let (mempool, mempool_bytes) = state.mempool_size();
-        Ok(Status {
-            network: node.network().spec().name.clone(),
-            network_id: node.network().genesis_hash().to_string(),
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            height: tip.height.0,
-            tip: tip.hash.to_string(),
-            tip_time_ms: tip.header.time_ms,
-            chain_work: tip.chain_work.to_string(),
-            bits: bits.to_string(),
-            leading_zero_bits: leading_zero_bits(bits),
-            mempool,
-            mempool_bytes,
-            peers: node.peers().list().len(),
-            hash_rate: node.miner().hash_rate(),
-            total_hashes: node.miner().total_hashes(),
-            mining: node.miner().continuous().is_some(),
-            miner_threads: node.miner().threads(),
-            started_ms: node.started_ms(),
-        })
+    // Everything here is published outside the state lock (the committed view, the mempool's counters, the
+    // miner's atomics), so it is read on the async worker: no blocking hop, and never waiting on a block
+    // being connected.
+    let state = node.state();
+    let tip = state.tip();
+    let bits = state
+        .next_block_context()
+        .map(|c| c.expected_bits)
+        .unwrap_or(tip.header.bits);
+    let (mempool, mempool_bytes) = state.mempool_size();
+    Ok(Status {
+        network: node.network().spec().name.clone(),
+        network_id: node.network().genesis_hash().to_string(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        height: tip.height.0,
+        tip: tip.hash.to_string(),
+        tip_time_ms: tip.header.time_ms,
+        chain_work: tip.chain_work.to_string(),
+        bits: bits.to_string(),
+        leading_zero_bits: leading_zero_bits(bits),
+        mempool,
+        mempool_bytes,
+        peers: node.peers().len(),
+        hash_rate: node.miner().hash_rate(),
+        total_hashes: node.miner().total_hashes(),
+        mining: node.miner().continuous().is_some(),
+        miner_threads: node.miner().threads(),
+        started_ms: node.started_ms(),
     })
-    .await
 }
 
 /// The answer of `blocks` (REST `GET` route and the web UI).

@@ -282,9 +282,7 @@ fn main() {
             let start = Instant::now();
             let gone = pool.removals_for(&[&block]);
             let entries: Vec<_> = gone.iter().filter_map(|t| pool.get(t).cloned()).collect();
-            for t in &gone {
-                pool.remove(t);
-            }
+            pool.remove_all(&gone);
             let took = start.elapsed();
             pool.restore(entries);
             took

@@ -34,8 +34,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 
 use ferrochain_core::block::Block;
 use ferrochain_core::check::{
-    BlockError, CheckedBlock, HeaderContext, OverlayView, check_block, check_header_contextual,
-    check_header_for, check_transaction, connect_block,
+    BlockError, CheckedBlock, HeaderContext, OverlayView, check_block_known, check_blocks_known,
+    check_header_contextual, check_header_for, check_transaction, connect_block,
 };
 use ferrochain_core::encode::{Decode, Encode};
 use ferrochain_core::merkle::{MerkleProof, merkle_proof};
@@ -50,6 +50,7 @@ use crate::orphans::{OrphanPool, Source};
 use crate::store::{
     ChangeSet, ConnectRecord, Connector, HeaderRecord, HistoryRow, MempoolRecord, Store, StoreError,
 };
+use crate::verified::VerifiedTxids;
 
 /// A source of the current time in ms since the Unix epoch (injected so tests control time).
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
@@ -258,6 +259,8 @@ struct Shared {
     mempool_bytes: AtomicUsize,
     /// The state's clock (for [`State::next_block_context`] without the lock).
     clock: Clock,
+    /// Txids whose signatures were verified here (the signature cache).
+    verified: Arc<VerifiedTxids>,
 }
 
 /// The committed block index and active chain, as readers see them.
@@ -512,6 +515,8 @@ struct Inner {
     /// What headers-first storage needs to decide cheaply (ADR 0023).
     branches: Branches,
     next_seq: u64,
+    /// The signature cache (shared with [`Shared::verified`]), for blocks a reorg loads back.
+    verified: Arc<VerifiedTxids>,
 }
 
 /// The write connection as block processing uses it: commits go after the queued mempool writes, or into
@@ -691,7 +696,8 @@ impl State {
             batch: None,
             touched: Vec::new(),
         };
-        let inner = Inner::load(&network, handle, config)?;
+        let verified = Arc::new(VerifiedTxids::new(crate::verified::DEFAULT_CAPACITY));
+        let inner = Inner::load(&network, handle, config, verified.clone())?;
         let shared = Shared {
             writer,
             readers: Readers {
@@ -702,6 +708,7 @@ impl State {
             mempool_len: AtomicUsize::new(0),
             mempool_bytes: AtomicUsize::new(0),
             clock: inner.config.clock.clone(),
+            verified,
         };
         let state = State {
             network: Arc::new(network),
@@ -1000,14 +1007,17 @@ impl State {
         &self,
         address: &PubkeyHash,
     ) -> Result<Vec<(OutPoint, UtxoEntry)>, StateError> {
+        // The store is read before the lock is taken (no I/O under it); what a block committed since then
+        // spent is dropped under the lock, against the in-memory UTXO set.
+        let stored = self.read(|s| s.address_utxos(address))?;
         let inner = self.lock();
         let next = inner.tip_height().0 + 1;
         let maturity = self.network.spec().coinbase_maturity;
-        let mut out: Vec<(OutPoint, UtxoEntry)> = self
-            .read(|s| s.address_utxos(address))?
+        let mut out: Vec<(OutPoint, UtxoEntry)> = stored
             .into_iter()
             .filter(|(op, e)| {
-                inner.mempool.spender(op).is_none()
+                ferrochain_core::utxo::UtxoView::utxo(&inner.utxos, op).is_some()
+                    && inner.mempool.spender(op).is_none()
                     && (!e.is_coinbase || e.height.0 + maturity <= next)
             })
             .collect();
@@ -1074,6 +1084,88 @@ impl State {
             .map_err(|e| StateError::Inconsistent(e.to_string()))
     }
 
+    /// The stateless checks of a block, skipping the signatures of transactions verified before (the
+    /// signature cache); the new ones are noted once the block passes.
+    fn check_block(&self, block: Block) -> Result<CheckedBlock, BlockError> {
+        let verified = &self.shared.verified;
+        let checked = check_block_known(block, &self.network, &mut rand::rng(), |t| {
+            verified.contains(t)
+        })?;
+        verified.insert_all(checked.txids().iter().skip(1).copied());
+        Ok(checked)
+    }
+
+    /// The stateless checks of a batch of blocks: the signatures of each part verified as one batch
+    /// ([`check_blocks_known`]), the parts checked side by side on the machine's cores (scoped threads, at
+    /// most one per core, only for batches big enough to gain). Returns the checked blocks before the first
+    /// failing one, and that one's hash and error.
+    fn check_blocks(
+        &self,
+        blocks: Vec<Block>,
+    ) -> (Vec<CheckedBlock>, Option<(BlockHash, BlockError)>) {
+        /// Fewest blocks worth a thread of their own.
+        const BLOCKS_PER_THREAD: usize = 8;
+        let hashes: Vec<BlockHash> = blocks.iter().map(Block::hash).collect();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let parts = cores.min(blocks.len() / BLOCKS_PER_THREAD).max(1);
+        let part_len = blocks.len().div_ceil(parts).max(1);
+        let verified = &*self.shared.verified;
+        let network = &*self.network;
+        let known = |t: &Txid| verified.contains(t);
+        let mut chunks: Vec<Vec<Block>> = Vec::with_capacity(parts);
+        let mut rest = blocks.into_iter();
+        loop {
+            let chunk: Vec<Block> = rest.by_ref().take(part_len).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            chunks.push(chunk);
+        }
+        let results = if chunks.len() <= 1 {
+            chunks
+                .into_iter()
+                .map(|c| check_blocks_known(c, network, &mut rand::rng(), known))
+                .collect::<Vec<_>>()
+        } else {
+            std::thread::scope(|scope| {
+                let running: Vec<_> = chunks
+                    .into_iter()
+                    .map(|c| {
+                        scope.spawn(move || check_blocks_known(c, network, &mut rand::rng(), known))
+                    })
+                    .collect();
+                running
+                    .into_iter()
+                    .map(|r| {
+                        r.join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                    })
+                    .collect()
+            })
+        };
+        let mut checked = Vec::with_capacity(hashes.len());
+        let mut failure = None;
+        for (part, (mut good, failed)) in results.into_iter().enumerate() {
+            checked.append(&mut good);
+            if let Some((position, error)) = failed {
+                failure = Some((hashes[part * part_len + position], error));
+                break;
+            }
+        }
+        verified.insert_all(
+            checked
+                .iter()
+                .flat_map(|c| c.txids().iter().skip(1).copied()),
+        );
+        (checked, failure)
+    }
+
+    /// How many signature checks the signature cache saved so far (transactions seen again, in a block or
+    /// resent).
+    pub fn signature_cache_hits(&self) -> u64 {
+        self.shared.verified.hits()
+    }
+
     /// Validates a transaction against the active chain and the mempool and adds it to the mempool; returns
     /// once it is stored ([`State::admit_transaction`], then [`Admission::wait`]).
     ///
@@ -1092,7 +1184,12 @@ impl State {
     /// # Errors
     /// [`StateError::Mempool`] with the reason.
     pub fn admit_transaction(&self, tx: Transaction) -> Result<Admission, StateError> {
-        check_transaction(&tx, &self.network).map_err(MempoolError::from)?;
+        // A txid covers every byte, so a known one passed these checks before (a relay sending it again).
+        let txid = tx.txid();
+        if !self.shared.verified.contains(&txid) {
+            check_transaction(&tx, &self.network).map_err(MempoolError::from)?;
+            self.shared.verified.insert_all([txid]);
+        }
         let mut inner = self.lock();
         let tip = inner.tip_height();
         let entry = inner
@@ -1177,7 +1274,7 @@ impl State {
         }
         // Stateless checks run without holding the lock, cheapest first: the target against the network's bound
         // and the proof of work (one hash), then sizes and the Merkle root, and only then the signatures.
-        let checked = match check_block(block, &self.network, &mut rand::rng()) {
+        let checked = match self.check_block(block) {
             Ok(checked) => checked,
             Err(error) => {
                 self.lock().orphans.note_bad(source);
@@ -1200,17 +1297,10 @@ impl State {
     /// the store and the store error is returned for the first block.
     pub fn submit_blocks(&self, blocks: Vec<Block>, source: Option<&Source>) -> BatchOutcome {
         let mut out = BatchOutcome::default();
-        let mut checked = Vec::with_capacity(blocks.len());
-        for block in blocks {
-            let hash = block.hash();
-            match check_block(block, &self.network, &mut rand::rng()) {
-                Ok(c) => checked.push(c),
-                Err(error) => {
-                    self.lock().orphans.note_bad(source);
-                    out.error = Some((hash, invalid(hash, error)));
-                    break;
-                }
-            }
+        let (checked, failed) = self.check_blocks(blocks);
+        if let Some((hash, error)) = failed {
+            self.lock().orphans.note_bad(source);
+            out.error = Some((hash, invalid(hash, error)));
         }
         let first = checked.first().map(|c| c.hash());
         let mut inner = self.lock();
@@ -1238,7 +1328,7 @@ impl State {
                 touched: Vec::new(),
             };
             let config = inner.config.clone();
-            match Inner::load(&self.network, handle, config) {
+            match Inner::load(&self.network, handle, config, self.shared.verified.clone()) {
                 Ok(fresh) => *inner = fresh,
                 Err(reload) => {
                     out.error = Some((first.unwrap_or(BlockHash::ZERO), reload));
@@ -1437,6 +1527,7 @@ impl Inner {
         network: &Network,
         store: StoreHandle,
         config: StateConfig,
+        verified: Arc<VerifiedTxids>,
     ) -> Result<Inner, StateError> {
         let writer = store.writer.clone();
         let mut db = writer.store();
@@ -1467,6 +1558,7 @@ impl Inner {
             orphans: OrphanPool::default(),
             branches: Branches::default(),
             next_seq,
+            verified,
         };
         // Re-admit the persisted mempool in arrival order; drop what no longer fits the chain.
         let mut dropped = Vec::new();
@@ -1474,6 +1566,7 @@ impl Inner {
             let ok = Transaction::from_bytes(&rec.bytes).ok().and_then(|tx| {
                 let tip = inner.tip_height();
                 let mut entry = inner.mempool.check(&tx, &inner.utxos, tip, network).ok()?;
+                inner.verified.insert_all([entry.txid]);
                 entry.seq = rec.seq;
                 inner.mempool.insert(entry).ok()
             });
@@ -1937,7 +2030,8 @@ impl Inner {
                     let block = load_block(&mut self.store, hash)?.ok_or_else(|| {
                         StateError::Inconsistent(format!("no body for block {hash}"))
                     })?;
-                    check_block(block, network, &mut rand::rng())
+                    let verified = &self.verified;
+                    check_block_known(block, network, &mut rand::rng(), |t| verified.contains(t))
                         .map_err(|error| invalid(*hash, error))?
                 }
             };
@@ -2068,9 +2162,7 @@ impl Inner {
         match new_pool {
             Some(pool) => self.mempool = pool,
             None => {
-                for txid in &confirmed_or_conflicting {
-                    self.mempool.remove(txid);
-                }
+                self.mempool.remove_all(&confirmed_or_conflicting);
             }
         }
         if let Some((bad, error)) = failure {

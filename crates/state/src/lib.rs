@@ -16,6 +16,9 @@
 //!   `u64` → `i64` column mapping.
 //! - [`sqlite`]: [`sqlite::SqliteStore`], the embedded default (WAL, `synchronous=FULL`).
 //! - [`postgres`]: [`postgres::PostgresStore`], the same schema on a PostgreSQL server.
+//! - `verified`: the signature cache, a bounded set of txids whose signatures were verified here, so a
+//!   block's transactions the mempool already took (or a relayed transaction seen again) are not verified
+//!   twice.
 
 pub mod chain;
 pub mod mempool;
@@ -25,11 +28,12 @@ pub mod postgres;
 pub mod schema;
 pub mod sqlite;
 pub mod store;
+mod verified;
 
 pub use chain::{
     Admission, Balance, BatchOutcome, BlockOutcome, Reorged, State, StateConfig, StateError, Tip,
     TxInfo, TxStatus,
 };
-pub use mempool::{Mempool, MempoolEntry, MempoolError};
+pub use mempool::{ChainLimits, Mempool, MempoolEntry, MempoolError};
 pub use orphans::Source;
 pub use store::{ChangeSet, Store, StoreError};

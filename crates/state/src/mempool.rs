@@ -9,7 +9,9 @@
 //!   evicted, or the newcomer refused if it would be the lowest. The lowest is found in an ordered index,
 //!   never by scanning the pool.
 //! - Bounded chains: a transaction may have at most [`MAX_ANCESTORS`] unconfirmed ancestors, and no
-//!   unconfirmed transaction more than [`MAX_DESCENDANTS`] descendants.
+//!   unconfirmed transaction more than [`MAX_DESCENDANTS`] descendants ([`ChainLimits`]). Each entry's
+//!   descendant count is kept up to date as entries come and go, so checking a newcomer costs one walk of its
+//!   ancestors (at most the ancestor limit), never a walk of each ancestor's descendants.
 //! - Records pay no fee (they have no inputs), so they are rate-limited per author instead (ADR 0021): at most
 //!   [`MAX_RECORDS_PER_AUTHOR`] unconfirmed records per author key, and records fill at most a quarter of the
 //!   pool.
@@ -17,7 +19,7 @@
 //!   else is checked again.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use ferrochain_core::check::{TxError, check_transaction, check_transaction_inputs};
 use ferrochain_core::tx::{OutPoint, Transaction};
@@ -34,6 +36,25 @@ pub const MAX_DESCENDANTS: usize = 2_500;
 pub const MAX_RECORDS_PER_AUTHOR: usize = 64;
 /// Share of the pool (in bytes, as a divisor) records may fill: a quarter.
 pub const RECORD_SHARE_DIVISOR: usize = 4;
+
+/// How long a chain of unconfirmed transactions the pool takes ([`MAX_ANCESTORS`], [`MAX_DESCENDANTS`] by
+/// default).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChainLimits {
+    /// Most unconfirmed ancestors a pool transaction may have.
+    pub ancestors: usize,
+    /// Most unconfirmed descendants a pool transaction may have.
+    pub descendants: usize,
+}
+
+impl Default for ChainLimits {
+    fn default() -> ChainLimits {
+        ChainLimits {
+            ancestors: MAX_ANCESTORS,
+            descendants: MAX_DESCENDANTS,
+        }
+    }
+}
 
 /// Why the mempool refused a transaction.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -60,9 +81,10 @@ pub enum MempoolError {
     Full,
     /// The transaction would have too many unconfirmed ancestors, or give one too many descendants.
     #[error(
-        "too long a chain of unconfirmed transactions (at most {MAX_ANCESTORS} ancestors and {MAX_DESCENDANTS} descendants); wait for a block"
+        "too long a chain of unconfirmed transactions (at most {} ancestors and {} descendants); wait for a block",
+        .0.ancestors, .0.descendants
     )]
-    ChainTooLong,
+    ChainTooLong(ChainLimits),
     /// The author already has the most unconfirmed records allowed.
     #[error(
         "this author already has {MAX_RECORDS_PER_AUTHOR} records waiting for a block; send more once some are confirmed"
@@ -89,6 +111,9 @@ pub struct MempoolEntry {
     /// The address and amount of each output its inputs spend (resolved when it was checked), for pending
     /// balances without a lookup.
     pub spends: Vec<(PubkeyHash, Amount)>,
+    /// Its in-pool ancestors as the check found them, handed to the insert so the pool is walked once per
+    /// admission (`None` once in the pool).
+    ancestors: Option<Vec<Txid>>,
 }
 
 /// A pool entry's place in the priority order (best first): fee rate, then arrival, then txid.
@@ -157,6 +182,12 @@ pub struct Mempool {
     records_by_author: HashMap<PubkeyHash, usize>,
     /// Encoded bytes of the records in the pool.
     record_bytes: usize,
+    /// For every entry, how many pool entries have it as an ancestor (kept exact by `add` and `take_all`).
+    descendants: HashMap<Txid, usize>,
+    /// The outputs of pool transactions that no pool transaction spends, per address they pay, in arrival
+    /// order (unconfirmed change a payment may spend, without scanning the address's pool transactions).
+    unspent_to: HashMap<PubkeyHash, BTreeMap<(u64, Txid, u32), ferrochain_core::TxOut>>,
+    limits: ChainLimits,
     bytes: usize,
     max_bytes: usize,
     next_seq: u64,
@@ -188,8 +219,14 @@ impl<V: UtxoView> UtxoView for PoolView<'_, V> {
 }
 
 impl Mempool {
-    /// An empty pool holding at most `max_bytes` of encoded transactions.
+    /// An empty pool holding at most `max_bytes` of encoded transactions, with the default [`ChainLimits`].
     pub fn new(max_bytes: usize) -> Mempool {
+        Mempool::with_limits(max_bytes, ChainLimits::default())
+    }
+
+    /// An empty pool holding at most `max_bytes` of encoded transactions, taking chains of unconfirmed
+    /// transactions up to `limits`.
+    pub fn with_limits(max_bytes: usize, limits: ChainLimits) -> Mempool {
         Mempool {
             entries: HashMap::new(),
             spent_by: HashMap::new(),
@@ -197,10 +234,24 @@ impl Mempool {
             by_address: HashMap::new(),
             records_by_author: HashMap::new(),
             record_bytes: 0,
+            descendants: HashMap::new(),
+            unspent_to: HashMap::new(),
+            limits,
             bytes: 0,
             max_bytes,
             next_seq: 0,
         }
+    }
+
+    /// The chain limits this pool enforces.
+    pub fn limits(&self) -> ChainLimits {
+        self.limits
+    }
+
+    /// How many pool transactions descend from `txid` (spend its outputs, or outputs of those, …); `None` if
+    /// it is not in the pool.
+    pub fn descendant_count(&self, txid: &Txid) -> Option<usize> {
+        self.descendants.get(txid).copied()
     }
 
     /// Number of transactions.
@@ -306,7 +357,7 @@ impl Mempool {
         let view = PoolView { chain, pool: self };
         let next = Height(tip_height.0.saturating_add(1));
         let fee = check_transaction_inputs(tx, &txid, &view, next, network)?;
-        self.check_chain_limits(tx)?;
+        let ancestors = self.check_chain_limits(tx)?;
         let spends = tx
             .inputs()
             .iter()
@@ -321,6 +372,7 @@ impl Mempool {
             size: tx.encoded_len(),
             seq,
             spends,
+            ancestors: Some(ancestors),
         })
     }
 
@@ -341,46 +393,20 @@ impl Mempool {
         seen
     }
 
-    /// Counts the in-pool descendants of `txid`, stopping past `limit`.
-    fn descendants_count(&self, txid: &Txid, limit: usize) -> usize {
-        let mut seen = HashSet::new();
-        let mut stack = vec![*txid];
-        while let Some(t) = stack.pop() {
-            let Some(entry) = self.entries.get(&t) else {
-                continue;
-            };
-            for vout in 0..entry.tx.outputs.len() as u32 {
-                if let Some(child) = self.spent_by.get(&OutPoint { txid: t, vout })
-                    && seen.insert(*child)
-                {
-                    if seen.len() > limit {
-                        return seen.len();
-                    }
-                    stack.push(*child);
-                }
-            }
+    /// The ancestor and descendant limits: one walk of the newcomer's ancestors (stopping past the ancestor
+    /// limit), then each ancestor's kept descendant count.
+    /// Returns the ancestors found.
+    fn check_chain_limits(&self, tx: &Transaction) -> Result<Vec<Txid>, MempoolError> {
+        let ancestors = self.ancestors(tx, self.limits.ancestors);
+        let too_many_descendants = || {
+            ancestors.iter().any(|a| {
+                self.descendants.get(a).copied().unwrap_or(0) + 1 > self.limits.descendants
+            })
+        };
+        if ancestors.len() > self.limits.ancestors || too_many_descendants() {
+            return Err(MempoolError::ChainTooLong(self.limits));
         }
-        seen.len()
-    }
-
-    /// The ancestor and descendant limits. Walking the newcomer's ancestors costs at most
-    /// [`MAX_ANCESTORS`] steps; the descendant limit is checked on its unconfirmed parents' roots only when
-    /// the chain is long enough to matter.
-    fn check_chain_limits(&self, tx: &Transaction) -> Result<(), MempoolError> {
-        let ancestors = self.ancestors(tx, MAX_ANCESTORS);
-        if ancestors.len() > MAX_ANCESTORS {
-            return Err(MempoolError::ChainTooLong);
-        }
-        // Each ancestor gains one descendant. An ancestor has at most as many descendants as the pool has
-        // entries, so the walk is needed only when the pool could exceed the limit through it.
-        if self.entries.len() >= MAX_DESCENDANTS {
-            for a in &ancestors {
-                if self.descendants_count(a, MAX_DESCENDANTS) + 1 > MAX_DESCENDANTS {
-                    return Err(MempoolError::ChainTooLong);
-                }
-            }
-        }
-        Ok(())
+        Ok(ancestors.into_iter().collect())
     }
 
     /// Adds a checked entry, evicting lower-priority transactions if the pool is full. Returns the txids
@@ -443,8 +469,37 @@ impl Mempool {
             .chain(entry.spends.iter().map(|(a, _)| *a))
     }
 
-    fn add(&mut self, entry: MempoolEntry) {
+    /// Adds an entry whose unconfirmed parents are all in the pool already (so its descendants are not).
+    fn add(&mut self, mut entry: MempoolEntry) {
         self.next_seq = self.next_seq.max(entry.seq + 1);
+        let ancestors = match entry.ancestors.take() {
+            Some(found) => found,
+            None => self.ancestors(&entry.tx, usize::MAX).into_iter().collect(),
+        };
+        for a in ancestors {
+            if let Some(n) = self.descendants.get_mut(&a) {
+                *n += 1;
+            }
+        }
+        self.descendants.insert(entry.txid, 0);
+        for input in entry.tx.inputs() {
+            let op = input.prev_out;
+            if let Some(parent) = self.entries.get(&op.txid)
+                && let Some(outputs) = parent
+                    .tx
+                    .outputs
+                    .get(op.vout as usize)
+                    .and_then(|o| self.unspent_to.get_mut(&o.address))
+            {
+                outputs.remove(&(parent.seq, op.txid, op.vout));
+            }
+        }
+        for (vout, o) in entry.tx.outputs.iter().enumerate() {
+            self.unspent_to
+                .entry(o.address)
+                .or_default()
+                .insert((entry.seq, entry.txid, vout as u32), *o);
+        }
         for input in entry.tx.inputs() {
             self.spent_by.insert(input.prev_out, entry.txid);
         }
@@ -482,11 +537,123 @@ impl Mempool {
 
     /// Removes one transaction (not its descendants). Returns whether it was there.
     pub fn remove(&mut self, txid: &Txid) -> bool {
-        self.take(txid).is_some()
+        !self.take_all(std::slice::from_ref(txid)).is_empty()
     }
 
+    /// Removes these transactions (not their other descendants), as after a block that confirms them or
+    /// conflicts with them. Returns how many were there.
+    pub fn remove_all(&mut self, txids: &[Txid]) -> usize {
+        self.take_all(txids).len()
+    }
+
+    /// Takes a set of entries out, returning them parents first (the order [`Mempool::restore`] needs).
+    /// They leave children first, so each one's ancestors are all still in the pool when their descendant
+    /// counts drop by one for it.
+    fn take_all(&mut self, txids: &[Txid]) -> Vec<MempoolEntry> {
+        let order = self.parents_first(txids);
+        // An entry whose in-pool ancestors are all taken too (as with everything a block confirms) needs no
+        // walk: no count that stays changes for it.
+        let leaving: HashSet<Txid> = order.iter().copied().collect();
+        let mut closed: HashSet<Txid> = HashSet::new();
+        for t in &order {
+            let parents_closed = self.entries[t].tx.inputs().iter().all(|i| {
+                let p = i.prev_out.txid;
+                !self.entries.contains_key(&p) || (leaving.contains(&p) && closed.contains(&p))
+            });
+            if parents_closed {
+                closed.insert(*t);
+            }
+        }
+        let mut taken: Vec<MempoolEntry> = Vec::with_capacity(order.len());
+        for txid in order.iter().rev() {
+            if !closed.contains(txid) {
+                let Some(entry) = self.entries.get(txid) else {
+                    continue;
+                };
+                for a in self.ancestors(&entry.tx, usize::MAX) {
+                    if let Some(n) = self.descendants.get_mut(&a) {
+                        *n = n.saturating_sub(1);
+                    }
+                }
+            }
+            taken.extend(self.take(txid));
+        }
+        taken.reverse();
+        taken
+    }
+
+    /// The pool entries among `txids`, each after those of its in-pool parents that are among them too.
+    fn parents_first(&self, txids: &[Txid]) -> Vec<Txid> {
+        let set: HashSet<Txid> = txids
+            .iter()
+            .copied()
+            .filter(|t| self.entries.contains_key(t))
+            .collect();
+        let mut waiting: HashMap<Txid, usize> = HashMap::new();
+        let mut ready: Vec<Txid> = Vec::new();
+        let mut seen = HashSet::new();
+        for t in txids.iter().filter(|t| set.contains(t)) {
+            if !seen.insert(*t) {
+                continue;
+            }
+            let parents: HashSet<Txid> = self.entries[t]
+                .tx
+                .inputs()
+                .iter()
+                .map(|i| i.prev_out.txid)
+                .filter(|p| set.contains(p))
+                .collect();
+            if parents.is_empty() {
+                ready.push(*t);
+            } else {
+                waiting.insert(*t, parents.len());
+            }
+        }
+        ready.reverse();
+        let mut out = Vec::with_capacity(set.len());
+        while let Some(t) = ready.pop() {
+            out.push(t);
+            for vout in 0..self.entries[&t].tx.outputs.len() as u32 {
+                let Some(child) = self.spent_by.get(&OutPoint { txid: t, vout }) else {
+                    continue;
+                };
+                if let Some(n) = waiting.get_mut(child) {
+                    *n -= 1;
+                    if *n == 0 {
+                        waiting.remove(child);
+                        ready.push(*child);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Takes one entry out of every index but the descendant counts of its ancestors ([`Mempool::take_all`]
+    /// keeps those).
     fn take(&mut self, txid: &Txid) -> Option<MempoolEntry> {
         let entry = self.entries.remove(txid)?;
+        self.descendants.remove(txid);
+        for (vout, o) in entry.tx.outputs.iter().enumerate() {
+            if let Some(outputs) = self.unspent_to.get_mut(&o.address) {
+                outputs.remove(&(entry.seq, entry.txid, vout as u32));
+                if outputs.is_empty() {
+                    self.unspent_to.remove(&o.address);
+                }
+            }
+        }
+        // The pool outputs it spent are unspent again.
+        for input in entry.tx.inputs() {
+            let op = input.prev_out;
+            if let Some(parent) = self.entries.get(&op.txid)
+                && let Some(o) = parent.tx.outputs.get(op.vout as usize)
+            {
+                self.unspent_to
+                    .entry(o.address)
+                    .or_default()
+                    .insert((parent.seq, op.txid, op.vout), *o);
+            }
+        }
         for input in entry.tx.inputs() {
             if self.spent_by.get(&input.prev_out) == Some(txid) {
                 self.spent_by.remove(&input.prev_out);
@@ -516,7 +683,7 @@ impl Mempool {
 
     /// An empty pool with the same bound and arrival counter (to rebuild this one after a reorg).
     pub fn emptied(&self) -> Mempool {
-        let mut pool = Mempool::new(self.max_bytes);
+        let mut pool = Mempool::with_limits(self.max_bytes, self.limits);
         pool.next_seq = self.next_seq;
         pool
     }
@@ -568,27 +735,20 @@ impl Mempool {
         &self,
         address: &PubkeyHash,
     ) -> Vec<(OutPoint, ferrochain_core::TxOut)> {
-        let mut entries: Vec<&MempoolEntry> = self
-            .by_address
+        self.unspent_to
             .get(address)
             .into_iter()
             .flatten()
-            .filter_map(|t| self.entries.get(t))
-            .collect();
-        entries.sort_by_key(|e| e.seq);
-        let mut out = Vec::new();
-        for e in entries {
-            for (vout, o) in e.tx.outputs.iter().enumerate() {
-                let op = OutPoint {
-                    txid: e.txid,
-                    vout: vout as u32,
-                };
-                if o.address == *address && !self.spent_by.contains_key(&op) {
-                    out.push((op, *o));
-                }
-            }
-        }
-        out
+            .map(|((_, txid, vout), o)| {
+                (
+                    OutPoint {
+                        txid: *txid,
+                        vout: *vout,
+                    },
+                    *o,
+                )
+            })
+            .collect()
     }
 
     /// Removes a transaction and every pool transaction that spends its outputs, transitively.
@@ -600,19 +760,23 @@ impl Mempool {
     }
 
     fn take_with_descendants(&mut self, txid: &Txid) -> Vec<MempoolEntry> {
-        let mut removed = Vec::new();
+        let mut all = Vec::new();
+        let mut seen = HashSet::new();
         let mut stack = vec![*txid];
         while let Some(t) = stack.pop() {
             let Some(entry) = self.entries.get(&t) else {
                 continue;
             };
-            let children: Vec<Txid> = (0..entry.tx.outputs.len() as u32)
-                .filter_map(|vout| self.spent_by.get(&OutPoint { txid: t, vout }).copied())
-                .collect();
-            removed.extend(self.take(&t));
-            stack.extend(children);
+            if !seen.insert(t) {
+                continue;
+            }
+            all.push(t);
+            stack.extend(
+                (0..entry.tx.outputs.len() as u32)
+                    .filter_map(|vout| self.spent_by.get(&OutPoint { txid: t, vout }).copied()),
+            );
         }
-        removed
+        self.take_all(&all)
     }
 
     /// Every transaction in block order: by priority, each after its unconfirmed parents.
@@ -888,5 +1052,179 @@ mod tests {
             })
             .is_none()
         );
+    }
+
+    /// A transfer from `from` spending `outpoint` (worth `amount`) in `outputs` equal shares back to itself.
+    fn spend(
+        chain: &ChainBuilder,
+        from: u8,
+        outpoint: OutPoint,
+        amount: u64,
+        outputs: u64,
+    ) -> Transaction {
+        let to = key(from).public_key().pubkey_hash();
+        let outs = (0..outputs)
+            .map(|_| TxOut {
+                amount: Amount::from_units(amount / outputs).unwrap(),
+                address: to,
+            })
+            .collect();
+        Transaction::signed_transfer(
+            &[(outpoint, &key(from))],
+            outs,
+            Vec::new(),
+            &chain.network().genesis_hash(),
+        )
+    }
+
+    /// A chain of `n` unconfirmed transfers from key 1, each spending the previous one's first output.
+    fn unconfirmed_chain(chain: &ChainBuilder, n: usize) -> Vec<Transaction> {
+        let (funds, entry) = chain.spendable(&key(1).public_key().pubkey_hash())[0];
+        let mut txs = vec![spend(chain, 1, funds, entry.output.amount.to_units(), 1)];
+        while txs.len() < n {
+            let prev = txs.last().unwrap();
+            let out = OutPoint {
+                txid: prev.txid(),
+                vout: 0,
+            };
+            let value = prev.outputs[0].amount.to_units();
+            txs.push(spend(chain, 1, out, value, 1));
+        }
+        txs
+    }
+
+    #[test]
+    fn a_chain_of_unconfirmed_transactions_stops_at_the_ancestor_limit() {
+        let chain = chain();
+        let limits = ChainLimits {
+            ancestors: 3,
+            descendants: 100,
+        };
+        let mut pool = Mempool::with_limits(1 << 20, limits);
+        let txs = unconfirmed_chain(&chain, 5);
+        // The fourth has three unconfirmed ancestors: allowed. The fifth would have four.
+        for tx in &txs[..4] {
+            add(&mut pool, &chain, tx).unwrap();
+        }
+        assert_eq!(
+            add(&mut pool, &chain, &txs[4]),
+            Err(MempoolError::ChainTooLong(limits))
+        );
+        assert_eq!(pool.len(), 4, "the refused one left nothing behind");
+        assert_eq!(pool.descendant_count(&txs[0].txid()), Some(3));
+        // The only unconfirmed output key 1 may spend is the last one's.
+        let me = key(1).public_key().pubkey_hash();
+        let unspent = |pool: &Mempool| -> Vec<OutPoint> {
+            pool.unspent_outputs_to(&me)
+                .into_iter()
+                .map(|(op, _)| op)
+                .collect()
+        };
+        let first_out = |tx: &Transaction| OutPoint {
+            txid: tx.txid(),
+            vout: 0,
+        };
+        assert_eq!(unspent(&pool), vec![first_out(&txs[3])]);
+        // A block confirming the first makes room for the fifth.
+        let mut next = chain.clone();
+        let t = next.tip().header.time_ms + 1000;
+        next.mine_block(
+            vec![txs[0].clone()],
+            key(9).public_key().pubkey_hash(),
+            t,
+            &mut rand::rng(),
+        )
+        .unwrap();
+        let block = next.tip().clone();
+        let removals = pool.removals_for(&[&block]);
+        assert_eq!(removals, vec![txs[0].txid()]);
+        assert_eq!(pool.remove_all(&removals), 1);
+        let entry = pool
+            .check(&txs[4], next.utxos(), next.height(), next.network())
+            .unwrap();
+        pool.insert(entry).unwrap();
+        assert_eq!(pool.len(), 4);
+        assert_eq!(pool.descendant_count(&txs[1].txid()), Some(3));
+        assert_eq!(unspent(&pool), vec![first_out(&txs[4])]);
+        // Taking the last one out makes its parent's output spendable again.
+        pool.remove_with_descendants(&txs[4].txid());
+        assert_eq!(unspent(&pool), vec![first_out(&txs[3])]);
+        assert_eq!(pool.descendant_count(&txs[1].txid()), Some(2));
+    }
+
+    #[test]
+    fn a_transaction_may_not_gain_more_descendants_than_the_limit() {
+        let chain = chain();
+        let limits = ChainLimits {
+            ancestors: 100,
+            descendants: 4,
+        };
+        let mut pool = Mempool::with_limits(1 << 20, limits);
+        // A root with six outputs, and a child spending each: the fifth child is one descendant too many.
+        let (root_in, funds) = chain.spendable(&key(2).public_key().pubkey_hash())[0];
+        let root = spend(&chain, 2, root_in, funds.output.amount.to_units(), 6);
+        add(&mut pool, &chain, &root).unwrap();
+        let child = |vout: u32| {
+            let out = OutPoint {
+                txid: root.txid(),
+                vout,
+            };
+            spend(
+                &chain,
+                2,
+                out,
+                root.outputs[vout as usize].amount.to_units(),
+                2,
+            )
+        };
+        let children: Vec<Transaction> = (0..6).map(child).collect();
+        for c in &children[..4] {
+            add(&mut pool, &chain, c).unwrap();
+        }
+        assert_eq!(pool.descendant_count(&root.txid()), Some(4));
+        assert_eq!(
+            add(&mut pool, &chain, &children[4]),
+            Err(MempoolError::ChainTooLong(limits))
+        );
+        // A grandchild counts for the root too.
+        let grandchild = spend(
+            &chain,
+            2,
+            OutPoint {
+                txid: children[0].txid(),
+                vout: 0,
+            },
+            children[0].outputs[0].amount.to_units(),
+            1,
+        );
+        assert_eq!(
+            add(&mut pool, &chain, &grandchild),
+            Err(MempoolError::ChainTooLong(limits))
+        );
+        // Once one child leaves (with what spends it), there is room again — counted, not rewalked.
+        assert_eq!(pool.remove_with_descendants(&children[1].txid()).len(), 1);
+        assert_eq!(pool.descendant_count(&root.txid()), Some(3));
+        add(&mut pool, &chain, &children[4]).unwrap();
+        assert_eq!(
+            add(&mut pool, &chain, &children[5]),
+            Err(MempoolError::ChainTooLong(limits))
+        );
+        // Evicting the root takes all its descendants, and the counts go with them.
+        assert_eq!(pool.remove_with_descendants(&root.txid()).len(), 5);
+        assert!(pool.is_empty() && pool.descendants.is_empty());
+    }
+
+    #[test]
+    fn the_default_limit_takes_a_chain_of_2500_ancestors_and_no_more() {
+        let chain = chain();
+        let mut pool = Mempool::new(usize::MAX / 2);
+        let txs = unconfirmed_chain(&chain, MAX_ANCESTORS + 2);
+        for tx in &txs[..=MAX_ANCESTORS] {
+            add(&mut pool, &chain, tx).unwrap();
+        }
+        assert_eq!(pool.descendant_count(&txs[0].txid()), Some(MAX_ANCESTORS));
+        let err = add(&mut pool, &chain, &txs[MAX_ANCESTORS + 1]).unwrap_err();
+        assert_eq!(err, MempoolError::ChainTooLong(ChainLimits::default()));
+        assert!(err.to_string().contains("at most 2500 ancestors"), "{err}");
     }
 }

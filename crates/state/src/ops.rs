@@ -177,11 +177,67 @@ pub struct ImportReport {
     pub added: u64,
 }
 
+/// Blocks per store transaction of [`import`].
+pub const IMPORT_BATCH: usize = 500;
+/// Most encoded bytes of blocks per store transaction of [`import`].
+pub const IMPORT_BATCH_BYTES: usize = 32 << 20;
+
+/// Reads block `index` of an export (its length, then its bytes into `buf`) and decodes it.
+fn read_block(input: &mut dyn Read, buf: &mut Vec<u8>, index: u64) -> Result<Block, TransferError> {
+    let bad = |reason: String| TransferError::BadBlock { index, reason };
+    let mut word = [0u8; 4];
+    input
+        .read_exact(&mut word)
+        .map_err(|e| bad(format!("file ends early: {e}")))?;
+    let len = u32::from_le_bytes(word) as usize;
+    if len > MAX_BLOCK_BYTES {
+        return Err(bad(format!("length {len} is larger than any block may be")));
+    }
+    buf.resize(len, 0);
+    input
+        .read_exact(buf)
+        .map_err(|e| bad(format!("file ends early: {e}")))?;
+    Block::from_bytes(buf).map_err(|e| bad(e.to_string()))
+}
+
+/// Submits one batch of an import whose first block is block `first` of the file; returns how many were new.
+fn submit_import_batch(
+    state: &State,
+    blocks: Vec<Block>,
+    first: u64,
+) -> Result<u64, TransferError> {
+    let outcome = state.submit_blocks(blocks, None);
+    let mut added = 0;
+    for (i, (_, o)) in outcome.outcomes.iter().enumerate() {
+        match o {
+            BlockOutcome::AlreadyKnown => {}
+            BlockOutcome::Orphan { .. } => {
+                return Err(TransferError::BadBlock {
+                    index: first + i as u64,
+                    reason: "its parent is not in the file before it".into(),
+                });
+            }
+            _ => added += 1,
+        }
+    }
+    match outcome.error {
+        // The failing block comes right after the accepted ones.
+        Some((_, e)) => Err(TransferError::BadBlock {
+            index: first + outcome.outcomes.len() as u64,
+            reason: e.to_string(),
+        }),
+        None => Ok(added),
+    }
+}
+
 /// Reads an export and submits every block to the state, with full validation. Blocks already known are
-/// skipped. `progress(done, total)` is called after each block.
+/// skipped. Blocks are submitted in batches ([`IMPORT_BATCH`] blocks, at most [`IMPORT_BATCH_BYTES`]), each
+/// committed in one store transaction ([`State::submit_blocks`]); `progress(done, total)` is called after
+/// each batch.
 ///
 /// # Errors
-/// [`TransferError`]: a foreign or malformed file, or the first invalid block (blocks before it stay).
+/// [`TransferError`]: a foreign or malformed file, or the first invalid block (the batches before it stay,
+/// and the blocks of its own batch before it).
 pub fn import(
     state: &State,
     input: &mut dyn Read,
@@ -215,35 +271,38 @@ pub fn import(
         added: 0,
     };
     let mut buf = Vec::new();
+    let mut batch: Vec<Block> = Vec::new();
+    let mut batch_bytes = 0usize;
     for index in 0..count {
-        let bad = |reason: String| TransferError::BadBlock { index, reason };
-        input
-            .read_exact(&mut word)
-            .map_err(|e| bad(format!("file ends early: {e}")))?;
-        let len = u32::from_le_bytes(word) as usize;
-        if len > MAX_BLOCK_BYTES {
-            return Err(bad(format!("length {len} is larger than any block may be")));
-        }
-        buf.resize(len, 0);
-        input
-            .read_exact(&mut buf)
-            .map_err(|e| bad(format!("file ends early: {e}")))?;
-        let block = Block::from_bytes(&buf).map_err(|e| bad(e.to_string()))?;
+        let block = match read_block(input, &mut buf, index) {
+            Ok(block) => block,
+            Err(e) => {
+                // The blocks read before the bad one still go in (an earlier bad block wins).
+                let first = index - batch.len() as u64;
+                if !batch.is_empty() {
+                    submit_import_batch(state, std::mem::take(&mut batch), first)?;
+                }
+                return Err(e);
+            }
+        };
         if index == 0 {
             if block.hash() != expected {
-                return Err(bad("the first block is not this network's genesis".into()));
+                return Err(TransferError::BadBlock {
+                    index,
+                    reason: "the first block is not this network's genesis".into(),
+                });
             }
-        } else {
-            match state.submit_block(block) {
-                Ok(BlockOutcome::AlreadyKnown) => {}
-                Ok(BlockOutcome::Orphan { .. }) => {
-                    return Err(bad("its parent is not in the file before it".into()));
-                }
-                Ok(_) => report.added += 1,
-                Err(e) => return Err(bad(e.to_string())),
-            }
+            progress(1, count);
+            continue;
         }
-        progress(index + 1, count);
+        batch_bytes += buf.len();
+        batch.push(block);
+        if batch.len() >= IMPORT_BATCH || batch_bytes >= IMPORT_BATCH_BYTES || index + 1 == count {
+            let first = index + 1 - batch.len() as u64;
+            report.added += submit_import_batch(state, std::mem::take(&mut batch), first)?;
+            batch_bytes = 0;
+            progress(index + 1, count);
+        }
     }
     Ok(report)
 }

@@ -79,13 +79,14 @@ fn export_then_import_reproduces_the_chain_on_every_backend() {
         assert_eq!(export(&source, &mut file).unwrap(), 13);
         let target_backend = backend.fresh();
         let target = State::open(network("ops"), target_backend.store(), config()).unwrap();
-        let mut calls = 0;
+        let mut calls = Vec::new();
         let report = import(&target, &mut file.as_slice(), &mut |done, total| {
-            calls += 1;
-            assert!(done <= total);
+            calls.push((done, total));
         })
         .unwrap();
-        assert_eq!((report.blocks, report.added, calls), (13, 12, 13));
+        assert_eq!((report.blocks, report.added), (13, 12));
+        // Progress after genesis, then after each batch (the 12 blocks are one): the last call is the end.
+        assert_eq!(calls, vec![(1, 13), (13, 13)]);
         assert_eq!(target.tip(), source.tip());
         assert_eq!(target.utxo_set(), source.utxo_set());
         let v = verify(&target, NOW, &mut |_, _| {}).unwrap();

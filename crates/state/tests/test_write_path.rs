@@ -254,6 +254,45 @@ fn a_batch_is_one_commit_and_stops_at_the_first_bad_block(backend: &Backend) {
     assert!(reopened.block(&blocks[4].hash()).unwrap().is_some());
 }
 
+fn a_big_batch_checked_in_parts_stops_at_the_block_with_a_bad_signature(backend: &Backend) {
+    // 40 blocks: big enough that their signatures are checked in parts on several cores, each part as one
+    // batch. Block 28 (index 27) carries a transfer whose signature was damaged (then the block re-mined).
+    let mut chain = ChainBuilder::new(network());
+    let txs = transfers(&chain, 40);
+    let mut blocks: Vec<Block> = txs
+        .into_iter()
+        .map(|tx| mine(&mut chain, vec![tx]))
+        .collect();
+    let bad = &mut blocks[27];
+    if let ferrochain_core::TxKind::Transfer { inputs } = &mut bad.transactions[1].kind {
+        inputs[0].signature = ferrochain_core::Signature::from_bytes([7; 64]);
+    }
+    bad.header.merkle_root = ferrochain_core::merkle::merkle_root(&bad.txids());
+    assert!(ferrochain_core::builder::mine(&mut bad.header));
+    let bad_hash = bad.hash();
+    let (state, commits) = open_counting(backend);
+    let batch = state.submit_blocks(blocks.clone(), None);
+    assert_eq!(batch.outcomes.len(), 27, "the blocks before the bad one");
+    let (at, error) = batch.error.unwrap();
+    assert_eq!(at, bad_hash);
+    assert!(
+        error.to_string().contains("signature"),
+        "the bad signature is named: {error}"
+    );
+    assert_eq!(commits.load(Ordering::SeqCst), 1);
+    assert_eq!(state.tip().hash, blocks[26].hash());
+    // The same blocks one by one agree.
+    let (one_by_one, _) = open_counting(&Backend::sqlite());
+    for (i, block) in blocks.iter().enumerate() {
+        let outcome = one_by_one.submit_block(block.clone());
+        assert_eq!(outcome.is_err(), i == 27, "block {i}: {outcome:?}");
+        if i == 27 {
+            break;
+        }
+    }
+    assert_eq!(one_by_one.tip(), state.tip());
+}
+
 fn a_block_removes_only_what_it_confirms_or_conflicts_with(backend: &Backend) {
     let mut chain = ChainBuilder::new(network());
     let state = State::open(network(), backend.store(), config()).unwrap();
@@ -306,10 +345,19 @@ fn a_block_removes_only_what_it_confirms_or_conflicts_with(backend: &Backend) {
         .unwrap();
     assert_eq!(double.inputs()[0].prev_out, to_carol.inputs()[0].prev_out);
     let block = mine(&mut chain, vec![others[0].clone(), double]);
+    // Resent, a pool transaction is refused without its signature being checked again.
+    let hits = state.signature_cache_hits();
+    assert!(matches!(
+        state.submit_transaction(others[1].clone()),
+        Err(StateError::Mempool(MempoolError::AlreadyInPool(_)))
+    ));
+    assert_eq!(state.signature_cache_hits(), hits + 1);
     assert!(matches!(
         state.submit_block(block).unwrap(),
         BlockOutcome::Connected(_)
     ));
+    // The block's transaction from the pool was not verified again; the double spend (new here) was.
+    assert_eq!(state.signature_cache_hits(), hits + 2);
     let left: Vec<Txid> = state.mempool().iter().map(|e| e.txid).collect();
     let expected: Vec<Txid> = others[1..].iter().map(Transaction::txid).collect();
     assert_eq!(left.len(), 4, "{left:?}");
@@ -362,6 +410,7 @@ mod on {
         admissions_are_grouped_into_one_commit_and_durable,
         concurrent_submissions_are_all_accepted_and_stored,
         a_batch_is_one_commit_and_stops_at_the_first_bad_block,
+        a_big_batch_checked_in_parts_stops_at_the_block_with_a_bad_signature,
         a_block_removes_only_what_it_confirms_or_conflicts_with,
         records_are_limited_per_author,
     );
