@@ -22,7 +22,10 @@
 //!   the ratios of our figures to them.
 //!
 //! Run with `cargo bench -p ferrochain-http --bench api`; it prints figures and a summary and never fails on a
-//! figure. `FERROCHAIN_BENCH_ONLY=txs,node-built,status,mine,chain` (any of them) runs only those scenarios. Without `--bench` among the arguments (`cargo test --benches`) it returns at once.
+//! figure. `FERROCHAIN_BENCH_ONLY=txs,node-built,status,mine,chain` (any of them) runs only those
+//! scenarios. With `FERROCHAIN_TEST_POSTGRES_URL` set, the submission scenarios also run on PostgreSQL (a
+//! fresh database `ferrochain_bench` on that server, made with `psql`). Without `--bench` among the
+//! arguments (`cargo test --benches`) it returns at once.
 
 use std::time::{Duration, Instant};
 
@@ -63,10 +66,66 @@ fn cores() -> usize {
 
 /// Opens a fresh `dev` node (one mining thread per core) in a new temporary data directory, unserved.
 fn dev_node(rt: &Runtime) -> TestNode {
-    rt.block_on(TestNode::open(|c| {
+    dev_node_on(rt, None)
+}
+
+/// [`dev_node`], storing its chain in the PostgreSQL database `database` when given.
+fn dev_node_on(rt: &Runtime, database: Option<String>) -> TestNode {
+    rt.block_on(TestNode::open(move |c| {
         c.network = "dev".into();
         c.mine_threads = cores();
+        c.database = database;
     }))
+}
+
+/// Where a scenario stores its chain: SQLite in the node's data directory, or a fresh PostgreSQL database.
+#[derive(Clone, Copy, PartialEq)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        }
+    }
+
+    /// The backends of this run: SQLite, and PostgreSQL when `FERROCHAIN_TEST_POSTGRES_URL` is set.
+    fn all() -> Vec<Backend> {
+        let mut all = vec![Backend::Sqlite];
+        if std::env::var("FERROCHAIN_TEST_POSTGRES_URL").is_ok() {
+            all.push(Backend::Postgres);
+        }
+        all
+    }
+
+    /// A fresh node on this backend: for PostgreSQL, the database `ferrochain_bench` on the server of
+    /// `FERROCHAIN_TEST_POSTGRES_URL`, dropped and created again with `psql` (every scenario starts empty).
+    fn node(self, rt: &Runtime) -> TestNode {
+        if self == Backend::Sqlite {
+            return dev_node(rt);
+        }
+        let url = std::env::var("FERROCHAIN_TEST_POSTGRES_URL").expect("checked in all()");
+        let server = url
+            .rsplit_once('/')
+            .map_or(url.as_str(), |(server, _)| server);
+        for sql in [
+            "DROP DATABASE IF EXISTS ferrochain_bench WITH (FORCE)",
+            "CREATE DATABASE ferrochain_bench",
+        ] {
+            let done = std::process::Command::new("psql")
+                .args([url.as_str(), "-qc", sql])
+                .status();
+            assert!(
+                matches!(done, Ok(s) if s.success()),
+                "psql could not run {sql:?} on {url}"
+            );
+        }
+        dev_node_on(rt, Some(format!("{server}/ferrochain_bench")))
+    }
 }
 
 /// A deterministic key: `tag` tells the bench's key sets apart, `i` the keys within one.
@@ -203,9 +262,9 @@ fn stats(latencies: &[Duration]) -> (f64, f64, f64) {
 }
 
 /// One submission scenario with `clients` concurrent clients on a fresh node; returns its summary line.
-fn submissions(rt: &Runtime, clients: usize) -> (String, f64) {
+fn submissions(rt: &Runtime, clients: usize, backend: Backend) -> (String, f64) {
     let setup = Instant::now();
-    let node = dev_node(rt);
+    let node = backend.node(rt);
     let bodies = prepare_transfers(&node.node);
     let served = rt.block_on(node.serve());
     println!(
@@ -251,9 +310,9 @@ fn submissions(rt: &Runtime, clients: usize) -> (String, f64) {
     let rate = accepted as f64 / wall.as_secs_f64();
     let (mean, median, p95) = stats(&outcome.latencies);
     let who = if clients == 1 {
-        "1 client".to_string()
+        format!("1 client, {}", backend.name())
     } else {
-        format!("{clients} concurrent clients")
+        format!("{clients} clients, {}", backend.name())
     };
     println!(
         "  {who}: {accepted}/{TRANSFERS} accepted in {:.2} s = {rate:.0} tx/s; latency mean {mean:.2} ms, \
@@ -273,8 +332,8 @@ fn submissions(rt: &Runtime, clients: usize) -> (String, f64) {
 
 /// Node-built transfers from the miner's held key through the seed route `/transactions/new`, from
 /// `clients` concurrent clients; returns the summary line and the rate of 201s.
-fn node_built(rt: &Runtime, clients: usize) -> (String, f64) {
-    let node = dev_node(rt);
+fn node_built(rt: &Runtime, clients: usize, backend: Backend) -> (String, f64) {
+    let node = backend.node(rt);
     let miner = node.node.miner_address();
     for _ in 0..2 {
         node.node.mine_one(miner, 0).expect("a block");
@@ -350,7 +409,8 @@ fn node_built(rt: &Runtime, clients: usize) -> (String, f64) {
     }
     (
         format!(
-            "POST /transactions/new (node-built), {clients} clients {rate:>8.0} tx/s   ({created} created, {conflicts} × 409, {other} other)"
+            "POST /transactions/new (node-built), {clients} clients, {} {rate:>8.0} tx/s   ({created} created, {conflicts} × 409, {other} other)",
+            backend.name()
         ),
         rate,
     )
@@ -623,9 +683,15 @@ fn main() {
         limits.verifies_per_s,
         cores()
     )];
-    for clients in CLIENTS.into_iter().filter(|_| run("txs")) {
-        println!("transaction submissions, {TRANSFERS} signed transfers, {clients} client(s):");
-        let (line, rate) = submissions(&rt, clients);
+    let runs = Backend::all()
+        .into_iter()
+        .flat_map(|b| CLIENTS.into_iter().map(move |c| (b, c)));
+    for (backend, clients) in runs.filter(|_| run("txs")) {
+        println!(
+            "transaction submissions, {TRANSFERS} signed transfers, {clients} client(s), {}:",
+            backend.name()
+        );
+        let (line, rate) = submissions(&rt, clients, backend);
         summary.push(line);
         summary.push(format!(
             "  ratios: {} of one fsync per tx, {} of one core's verifies",
@@ -633,9 +699,12 @@ fn main() {
             common::ratio(rate, limits.verifies_per_s)
         ));
     }
-    if run("node-built") {
-        println!("node-built transfers, {NODE_BUILT} through /transactions/new:");
-        let (line, rate) = node_built(&rt, NODE_BUILT_CLIENTS);
+    for backend in Backend::all().into_iter().filter(|_| run("node-built")) {
+        println!(
+            "node-built transfers, {NODE_BUILT} through /transactions/new, {}:",
+            backend.name()
+        );
+        let (line, rate) = node_built(&rt, NODE_BUILT_CLIENTS, backend);
         summary.push(line);
         summary.push(format!(
             "  ratio to one fsync per tx: {}",
