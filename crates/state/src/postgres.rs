@@ -33,13 +33,34 @@ use crate::store::{
 
 /// The chain state in a PostgreSQL database.
 pub struct PostgresStore {
-    client: Client,
+    /// Always `Some` until the store is dropped (see its `Drop`).
+    client: Option<Client>,
     /// Prepared statements by SQL text, for this connection.
     statements: HashMap<&'static str, Statement>,
     /// Where it connected, for [`Store::connector`].
     url: String,
     /// Its schema, if not the default.
     schema: Option<String>,
+}
+
+/// The connection of a store (a field apart, so the store's other fields stay borrowable).
+fn open_client(client: &mut Option<Client>) -> Result<&mut Client, StoreError> {
+    client
+        .as_mut()
+        .ok_or_else(|| StoreError::Database("the PostgreSQL connection is closed".into()))
+}
+
+impl Drop for PostgresStore {
+    /// Closing the synchronous client blocks on its own runtime, which panics on a tokio worker (a node
+    /// dropped at the end of its server); it is closed on a thread of its own instead.
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            // If no thread can be started, the closure (and the client) is dropped here after all.
+            let _ = std::thread::Builder::new()
+                .name("postgres-close".into())
+                .spawn(move || drop(client));
+        }
+    }
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -125,7 +146,7 @@ impl PostgresStore {
                 .map_err(pg_err)?;
         }
         Ok(PostgresStore {
-            client,
+            client: Some(client),
             statements: HashMap::new(),
             url: url.to_string(),
             schema: schema.map(str::to_string),
@@ -137,7 +158,9 @@ impl PostgresStore {
         if let Some(statement) = self.statements.get(sql) {
             return Ok(statement.clone());
         }
-        let statement = self.client.prepare(sql).map_err(pg_err)?;
+        let statement = open_client(&mut self.client)?
+            .prepare(sql)
+            .map_err(pg_err)?;
         self.statements.insert(sql, statement.clone());
         Ok(statement)
     }
@@ -149,7 +172,9 @@ impl PostgresStore {
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, StoreError> {
         let statement = self.statement(sql)?;
-        self.client.query(&statement, params).map_err(pg_err)
+        open_client(&mut self.client)?
+            .query(&statement, params)
+            .map_err(pg_err)
     }
 
     fn meta_get(&mut self, key: &str) -> Result<Option<String>, StoreError> {
@@ -160,7 +185,9 @@ impl PostgresStore {
     /// Runs every pending migration, each in its own transaction, then binds the network.
     fn migrate_and_bind(&mut self, network: &BlockHash) -> Result<(), StoreError> {
         loop {
-            let mut tx = self.client.transaction().map_err(pg_err)?;
+            let mut tx = open_client(&mut self.client)?
+                .transaction()
+                .map_err(pg_err)?;
             tx.batch_execute(CREATE_META).map_err(pg_err)?;
             // Serialises concurrent opens: the version read below cannot change until we commit.
             tx.batch_execute("LOCK TABLE meta IN SHARE ROW EXCLUSIVE MODE")
@@ -631,7 +658,9 @@ impl Store for PostgresStore {
         for sql in COMMIT_STATEMENTS {
             self.statement(sql)?;
         }
-        let mut tx = self.client.transaction().map_err(pg_err)?;
+        let mut tx = open_client(&mut self.client)?
+            .transaction()
+            .map_err(pg_err)?;
         let mut writer = Writer {
             tx: &mut tx,
             statements: &self.statements,
@@ -655,7 +684,9 @@ impl Store for PostgresStore {
         for sql in COMMIT_STATEMENTS {
             self.statement(sql)?;
         }
-        let mut tx = self.client.transaction().map_err(pg_err)?;
+        let mut tx = open_client(&mut self.client)?
+            .transaction()
+            .map_err(pg_err)?;
         // On any error `tx` is dropped unfinished, which rolls the deletions back too.
         let wipe: String = RESET_TABLES
             .iter()

@@ -392,6 +392,25 @@ fn records_are_limited_per_author(backend: &Backend) {
     state.submit_transaction(record(8, 0)).unwrap();
 }
 
+fn a_state_can_be_dropped_on_an_async_worker(backend: &Backend) {
+    // A node's last handle is often dropped at the end of its async server; closing the synchronous
+    // PostgreSQL client there used to panic ("Cannot start a runtime from within a runtime").
+    let state = State::open(network(), backend.store(), config()).unwrap();
+    let reader = state.clone();
+    assert_eq!(reader.tip().height.0, 0);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        drop(state);
+        drop(reader);
+    });
+    // It closed: the store opens again.
+    let reopened = State::open(network(), backend.store(), config()).unwrap();
+    assert_eq!(reopened.tip().height.0, 0);
+}
+
 macro_rules! on_every_backend {
     ($($name:ident),* $(,)?) => {$(
         #[test]
@@ -413,5 +432,6 @@ mod on {
         a_big_batch_checked_in_parts_stops_at_the_block_with_a_bad_signature,
         a_block_removes_only_what_it_confirms_or_conflicts_with,
         records_are_limited_per_author,
+        a_state_can_be_dropped_on_an_async_worker,
     );
 }
