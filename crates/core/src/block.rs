@@ -128,17 +128,37 @@ impl HeaderHasher {
 
     /// Searches `nonces` in order for one whose hash meets `target`; returns it with the hash.
     ///
-    /// Miners call this on a chunk of nonces at a time and check for a new tip between chunks.
+    /// Miners call this on a chunk of nonces at a time and check for a new tip between chunks. The loop does
+    /// what a raw compression loop does and little more: one 64-byte block kept across nonces (only the
+    /// nonce's 8 bytes change), one compression, and a comparison of the state words themselves (the hash's
+    /// big-endian bytes compare like its words in order, so nothing is serialized until a hit).
     pub fn find_nonce(
         &self,
         target: &Target,
         nonces: std::ops::Range<u64>,
     ) -> Option<(u64, BlockHash)> {
-        // Big-endian byte arrays compare like the numbers they encode.
-        let limit = target.to_be_bytes();
-        nonces
-            .map(|n| (n, self.hash_with_nonce(n)))
-            .find(|(_, h)| h.as_bytes() <= &limit)
+        let limit_bytes = target.to_be_bytes();
+        let mut limit = [0u32; 8];
+        for (word, chunk) in limit.iter_mut().zip(limit_bytes.chunks_exact(4)) {
+            *word = u32::from_be_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+        }
+        let mut block = self.tail;
+        let at = NONCE_OFFSET - 64;
+        for n in nonces {
+            block[at..at + 8].copy_from_slice(&n.to_le_bytes());
+            let mut state = self.midstate;
+            compress256(&mut state, &[block]);
+            // Almost every hash fails on its first word.
+            if state[0] > limit[0] || state > limit {
+                continue;
+            }
+            let mut out = [0u8; 32];
+            for (chunk, word) in out.chunks_exact_mut(4).zip(state) {
+                chunk.copy_from_slice(&word.to_be_bytes());
+            }
+            return Some((n, BlockHash::from_byte_array(out)));
+        }
+        None
     }
 }
 
@@ -250,6 +270,25 @@ mod tests {
             HeaderHasher::new(&h).find_nonce(&target, nonce + 1..nonce + 1),
             None
         );
+    }
+
+    #[test]
+    fn find_nonce_agrees_with_hashing_each_nonce_even_at_a_target_equal_to_a_hash() {
+        let h = header();
+        let hasher = HeaderHasher::new(&h);
+        // A target exactly equal to nonce 300's hash is met by it (hash <= target), and by nothing lower
+        // unless some earlier hash is smaller still: the search must agree with hashing one by one.
+        let exact = Target::from_be_bytes(*hasher.hash_with_nonce(300).as_bytes());
+        for target in [
+            exact,
+            Target::from_leading_zero_bits(4),
+            Target::from_leading_zero_bits(12),
+        ] {
+            let expected = (0..5_000u64)
+                .map(|n| (n, hasher.hash_with_nonce(n)))
+                .find(|(_, hash)| target.is_met_by(hash));
+            assert_eq!(hasher.find_nonce(&target, 0..5_000), expected);
+        }
     }
 
     #[test]

@@ -17,7 +17,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use ferrochain_core::check::TxError;
-use ferrochain_core::{Block, BlockHash, Decode, Encode, Height, Transaction};
+use ferrochain_core::{Block, BlockHash, Decode, Height, Transaction};
 use ferrochain_state::{BlockOutcome, MempoolError, Source, StateError};
 use serde::de::DeserializeOwned;
 
@@ -237,8 +237,8 @@ async fn headers(
 }
 
 /// Adds `block` to `out` unless the answer is full; returns whether it was added.
-fn push_block(out: &mut BlocksResponse, size: &mut usize, block: &Block) -> bool {
-    let hex = hex::encode(block.to_bytes());
+fn push_block(out: &mut BlocksResponse, size: &mut usize, bytes: &[u8]) -> bool {
+    let hex = hex::encode(bytes);
     if !out.blocks.is_empty() && *size + hex.len() > MAX_BLOCKS_RESPONSE_BYTES {
         return false;
     }
@@ -270,13 +270,16 @@ async fn blocks_from(
             };
             let mut out = BlocksResponse::default();
             let mut size = 0;
-            for height in (start..).take(limit) {
-                let block = state.block_at(Height(height)).map_err(ApiError::internal)?;
-                match block {
-                    Some(block) if push_block(&mut out, &mut size, &block) => {}
-                    _ => break,
-                }
-            }
+            // The active chain's hashes from the view, then their stored bytes through one connection.
+            let hashes: Vec<BlockHash> = (start..)
+                .take(limit)
+                .map_while(|h| state.hash_at(Height(h)))
+                .collect();
+            state
+                .block_bytes(hashes, |_, bytes| {
+                    bytes.is_some_and(|b| push_block(&mut out, &mut size, &b))
+                })
+                .map_err(ApiError::internal)?;
             Ok(out)
         })
         .await??;
@@ -300,16 +303,15 @@ async fn blocks_get(
         .blocking(move |node| -> Result<BlocksResponse, ApiError> {
             let mut out = BlocksResponse::default();
             let mut size = 0;
-            for hash in req.hashes {
-                match node.state().block(&hash).map_err(ApiError::internal)? {
-                    Some(block) => {
-                        if !push_block(&mut out, &mut size, &block) {
-                            break;
-                        }
+            node.state()
+                .block_bytes(req.hashes, |hash, bytes| match bytes {
+                    Some(b) => push_block(&mut out, &mut size, &b),
+                    None => {
+                        out.missing.push(hash);
+                        true
                     }
-                    None => out.missing.push(hash),
-                }
-            }
+                })
+                .map_err(ApiError::internal)?;
             Ok(out)
         })
         .await??;

@@ -898,6 +898,27 @@ impl State {
         decode_block(hash, self.read(|s| s.block(hash))?)
     }
 
+    /// The stored bytes of blocks (their canonical encoding, as a peer is sent them), in the order of
+    /// `hashes`, through one read connection: `each` gets every block's bytes (`None` if its body is not
+    /// stored) and says whether to go on. Nothing is decoded.
+    ///
+    /// # Errors
+    /// [`StateError::Store`].
+    pub fn block_bytes(
+        &self,
+        hashes: impl IntoIterator<Item = BlockHash>,
+        mut each: impl FnMut(BlockHash, Option<Vec<u8>>) -> bool,
+    ) -> Result<(), StateError> {
+        self.read(|s| {
+            for hash in hashes {
+                if !each(hash, s.block(&hash)?) {
+                    break;
+                }
+            }
+            Ok(())
+        })
+    }
+
     /// The active block at `height`.
     ///
     /// # Errors
