@@ -28,16 +28,21 @@ fn raw_rate() -> f64 {
     let mut block = [0u8; 64];
     let start = Instant::now();
     let mut n = 0u64;
+    // Independent compressions, as a miner's are (each from the same midstate): the result is folded into
+    // an accumulator the next compression does not depend on, so the loop runs at the compression
+    // *throughput*, the real limit a miner can approach.
+    let mut acc = 0u32;
     while start.elapsed() < WINDOW {
         for _ in 0..10_000 {
             block[..8].copy_from_slice(&n.to_le_bytes());
             let mut s = state;
             sha2::block_api::compress256(&mut s, &[block]);
-            state[0] ^= s[0] & 1; // keep the work observable
+            acc ^= s[0];
             n += 1;
         }
+        state = std::hint::black_box(state);
     }
-    std::hint::black_box(state);
+    std::hint::black_box(acc);
     n as f64 / start.elapsed().as_secs_f64()
 }
 
