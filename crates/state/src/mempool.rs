@@ -8,10 +8,12 @@
 //! - Bounded by total encoded bytes: when full, the lowest-fee-rate transaction (with its descendants) is
 //!   evicted, or the newcomer refused if it would be the lowest. The lowest is found in an ordered index,
 //!   never by scanning the pool.
-//! - Bounded chains: a transaction may have at most [`MAX_ANCESTORS`] unconfirmed ancestors, and no
-//!   unconfirmed transaction more than [`MAX_DESCENDANTS`] descendants ([`ChainLimits`]). Each entry's
-//!   descendant count is kept up to date as entries come and go, so checking a newcomer costs one walk of its
-//!   ancestors (at most the ancestor limit), never a walk of each ancestor's descendants.
+//! - Bounded chains, as a **cluster limit** ([`ChainLimits`], as Bitcoin Core's cluster mempool does): pool
+//!   transactions connected by unconfirmed spends (a transaction, what it spends from the pool, what spends
+//!   it, and so on) form a cluster of at most [`MAX_CLUSTER`]. So every transaction has fewer than that many
+//!   unconfirmed ancestors and fewer than that many descendants. Clusters are kept as entries come and go
+//!   (merged on arrival, split again when members leave), so checking a newcomer looks at its inputs only,
+//!   whatever the length of the chain it extends.
 //! - Records pay no fee (they have no inputs), so they are rate-limited per author instead (ADR 0021): at most
 //!   [`MAX_RECORDS_PER_AUTHOR`] unconfirmed records per author key, and records fill at most a quarter of the
 //!   pool.
@@ -26,32 +28,28 @@ use ferrochain_core::tx::{OutPoint, Transaction};
 use ferrochain_core::utxo::{UtxoEntry, UtxoView};
 use ferrochain_core::{Amount, Block, Height, Network, PubkeyHash, TxKind, Txid};
 
-/// Most unconfirmed ancestors a pool transaction may have (a chain of unconfirmed change longer than this is
-/// refused until a block confirms part of it). Generous, so the seed tutorials' flows — many node-built
-/// transfers from one key before a block — keep working; checking it costs at most this many steps.
-pub const MAX_ANCESTORS: usize = 2_500;
-/// Most unconfirmed descendants a pool transaction may have.
-pub const MAX_DESCENDANTS: usize = 2_500;
+/// Most transactions in one cluster of connected unconfirmed transactions (so a chain of unconfirmed change
+/// longer than this is refused until a block confirms part of it). Generous, so the seed tutorials' flows —
+/// many node-built transfers from one key before a block — keep working; checking it costs a look at the
+/// newcomer's inputs.
+pub const MAX_CLUSTER: usize = 2_500;
 /// Most unconfirmed records one author key may have in the pool.
 pub const MAX_RECORDS_PER_AUTHOR: usize = 64;
 /// Share of the pool (in bytes, as a divisor) records may fill: a quarter.
 pub const RECORD_SHARE_DIVISOR: usize = 4;
 
-/// How long a chain of unconfirmed transactions the pool takes ([`MAX_ANCESTORS`], [`MAX_DESCENDANTS`] by
-/// default).
+/// How large a group of connected unconfirmed transactions the pool takes ([`MAX_CLUSTER`] by default). A
+/// cluster bounds both the ancestors and the descendants of each of its members.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ChainLimits {
-    /// Most unconfirmed ancestors a pool transaction may have.
-    pub ancestors: usize,
-    /// Most unconfirmed descendants a pool transaction may have.
-    pub descendants: usize,
+    /// Most transactions in one cluster.
+    pub cluster: usize,
 }
 
 impl Default for ChainLimits {
     fn default() -> ChainLimits {
         ChainLimits {
-            ancestors: MAX_ANCESTORS,
-            descendants: MAX_DESCENDANTS,
+            cluster: MAX_CLUSTER,
         }
     }
 }
@@ -79,10 +77,10 @@ pub enum MempoolError {
     /// The pool is full of transactions paying at least as much.
     #[error("the mempool is full and this transaction's fee rate is too low to replace any other")]
     Full,
-    /// The transaction would have too many unconfirmed ancestors, or give one too many descendants.
+    /// The transaction would join too large a group of connected unconfirmed transactions.
     #[error(
-        "too long a chain of unconfirmed transactions (at most {} ancestors and {} descendants); wait for a block",
-        .0.ancestors, .0.descendants
+        "too long a chain of unconfirmed transactions (at most {} connected by unconfirmed spends); wait for a block",
+        .0.cluster
     )]
     ChainTooLong(ChainLimits),
     /// The author already has the most unconfirmed records allowed.
@@ -111,9 +109,6 @@ pub struct MempoolEntry {
     /// The address and amount of each output its inputs spend (resolved when it was checked), for pending
     /// balances without a lookup.
     pub spends: Vec<(PubkeyHash, Amount)>,
-    /// Its in-pool ancestors as the check found them, handed to the insert so the pool is walked once per
-    /// admission (`None` once in the pool).
-    ancestors: Option<Vec<Txid>>,
 }
 
 /// A pool entry's place in the priority order (best first): fee rate, then arrival, then txid.
@@ -182,8 +177,10 @@ pub struct Mempool {
     records_by_author: HashMap<PubkeyHash, usize>,
     /// Encoded bytes of the records in the pool.
     record_bytes: usize,
-    /// For every entry, how many pool entries have it as an ancestor (kept exact by `add` and `take_all`).
-    descendants: HashMap<Txid, usize>,
+    /// The cluster of every entry (connected by unconfirmed spends), and each cluster's members.
+    cluster_of: HashMap<Txid, u64>,
+    clusters: HashMap<u64, Vec<Txid>>,
+    next_cluster: u64,
     /// The outputs of pool transactions that no pool transaction spends, per address they pay, in arrival
     /// order (unconfirmed change a payment may spend, without scanning the address's pool transactions).
     unspent_to: HashMap<PubkeyHash, BTreeMap<(u64, Txid, u32), ferrochain_core::TxOut>>,
@@ -234,7 +231,9 @@ impl Mempool {
             by_address: HashMap::new(),
             records_by_author: HashMap::new(),
             record_bytes: 0,
-            descendants: HashMap::new(),
+            cluster_of: HashMap::new(),
+            clusters: HashMap::new(),
+            next_cluster: 0,
             unspent_to: HashMap::new(),
             limits,
             bytes: 0,
@@ -248,10 +247,11 @@ impl Mempool {
         self.limits
     }
 
-    /// How many pool transactions descend from `txid` (spend its outputs, or outputs of those, …); `None` if
+    /// How many pool transactions are connected to `txid` by unconfirmed spends, itself included; `None` if
     /// it is not in the pool.
-    pub fn descendant_count(&self, txid: &Txid) -> Option<usize> {
-        self.descendants.get(txid).copied()
+    pub fn cluster_size(&self, txid: &Txid) -> Option<usize> {
+        let id = self.cluster_of.get(txid)?;
+        self.clusters.get(id).map(Vec::len)
     }
 
     /// Number of transactions.
@@ -357,7 +357,7 @@ impl Mempool {
         let view = PoolView { chain, pool: self };
         let next = Height(tip_height.0.saturating_add(1));
         let fee = check_transaction_inputs(tx, &txid, &view, next, network)?;
-        let ancestors = self.check_chain_limits(tx)?;
+        self.check_chain_limits(tx)?;
         let spends = tx
             .inputs()
             .iter()
@@ -372,41 +372,33 @@ impl Mempool {
             size: tx.encoded_len(),
             seq,
             spends,
-            ancestors: Some(ancestors),
         })
     }
 
-    /// The in-pool ancestors of a transaction (its unconfirmed parents, theirs, …), at most `limit + 1`.
-    fn ancestors(&self, tx: &Transaction, limit: usize) -> HashSet<Txid> {
-        let mut seen = HashSet::new();
-        let mut stack: Vec<Txid> = tx.inputs().iter().map(|i| i.prev_out.txid).collect();
-        while let Some(t) = stack.pop() {
-            if seen.len() > limit {
-                break;
-            }
-            if let Some(e) = self.entries.get(&t)
-                && seen.insert(t)
+    /// The distinct clusters of a transaction's in-pool parents.
+    fn parent_clusters(&self, tx: &Transaction) -> Vec<u64> {
+        let mut ids: Vec<u64> = Vec::new();
+        for input in tx.inputs() {
+            if let Some(id) = self.cluster_of.get(&input.prev_out.txid)
+                && !ids.contains(id)
             {
-                stack.extend(e.tx.inputs().iter().map(|i| i.prev_out.txid));
+                ids.push(*id);
             }
         }
-        seen
+        ids
     }
 
-    /// The ancestor and descendant limits: one walk of the newcomer's ancestors (stopping past the ancestor
-    /// limit), then each ancestor's kept descendant count.
-    /// Returns the ancestors found.
-    fn check_chain_limits(&self, tx: &Transaction) -> Result<Vec<Txid>, MempoolError> {
-        let ancestors = self.ancestors(tx, self.limits.ancestors);
-        let too_many_descendants = || {
-            ancestors.iter().any(|a| {
-                self.descendants.get(a).copied().unwrap_or(0) + 1 > self.limits.descendants
-            })
-        };
-        if ancestors.len() > self.limits.ancestors || too_many_descendants() {
+    /// The cluster limit: the newcomer and the clusters it would join, together.
+    fn check_chain_limits(&self, tx: &Transaction) -> Result<(), MempoolError> {
+        let joined: usize = self
+            .parent_clusters(tx)
+            .iter()
+            .map(|id| self.clusters.get(id).map_or(0, Vec::len))
+            .sum();
+        if joined + 1 > self.limits.cluster {
             return Err(MempoolError::ChainTooLong(self.limits));
         }
-        Ok(ancestors.into_iter().collect())
+        Ok(())
     }
 
     /// Adds a checked entry, evicting lower-priority transactions if the pool is full. Returns the txids
@@ -470,18 +462,28 @@ impl Mempool {
     }
 
     /// Adds an entry whose unconfirmed parents are all in the pool already (so its descendants are not).
-    fn add(&mut self, mut entry: MempoolEntry) {
+    fn add(&mut self, entry: MempoolEntry) {
         self.next_seq = self.next_seq.max(entry.seq + 1);
-        let ancestors = match entry.ancestors.take() {
-            Some(found) => found,
-            None => self.ancestors(&entry.tx, usize::MAX).into_iter().collect(),
-        };
-        for a in ancestors {
-            if let Some(n) = self.descendants.get_mut(&a) {
-                *n += 1;
+        // Join the parents' clusters: the largest absorbs the others (each entry moves O(log n) times).
+        let mut ids = self.parent_clusters(&entry.tx);
+        ids.sort_by_key(|id| std::cmp::Reverse(self.clusters.get(id).map_or(0, Vec::len)));
+        let id = match ids.split_first() {
+            None => {
+                self.next_cluster += 1;
+                self.next_cluster
             }
-        }
-        self.descendants.insert(entry.txid, 0);
+            Some((largest, others)) => {
+                for other in others {
+                    for member in self.clusters.remove(other).unwrap_or_default() {
+                        self.cluster_of.insert(member, *largest);
+                        self.clusters.entry(*largest).or_default().push(member);
+                    }
+                }
+                *largest
+            }
+        };
+        self.cluster_of.insert(entry.txid, id);
+        self.clusters.entry(id).or_default().push(entry.txid);
         for input in entry.tx.inputs() {
             let op = input.prev_out;
             if let Some(parent) = self.entries.get(&op.txid)
@@ -546,40 +548,58 @@ impl Mempool {
         self.take_all(txids).len()
     }
 
-    /// Takes a set of entries out, returning them parents first (the order [`Mempool::restore`] needs).
-    /// They leave children first, so each one's ancestors are all still in the pool when their descendant
-    /// counts drop by one for it.
+    /// Takes a set of entries out, returning them parents first (the order [`Mempool::restore`] needs). The
+    /// clusters they leave are split again into what is still connected: one walk of each such cluster per
+    /// call, whatever the number taken.
     fn take_all(&mut self, txids: &[Txid]) -> Vec<MempoolEntry> {
         let order = self.parents_first(txids);
-        // An entry whose in-pool ancestors are all taken too (as with everything a block confirms) needs no
-        // walk: no count that stays changes for it.
-        let leaving: HashSet<Txid> = order.iter().copied().collect();
-        let mut closed: HashSet<Txid> = HashSet::new();
-        for t in &order {
-            let parents_closed = self.entries[t].tx.inputs().iter().all(|i| {
-                let p = i.prev_out.txid;
-                !self.entries.contains_key(&p) || (leaving.contains(&p) && closed.contains(&p))
-            });
-            if parents_closed {
-                closed.insert(*t);
-            }
-        }
+        let mut affected: Vec<u64> = Vec::new();
         let mut taken: Vec<MempoolEntry> = Vec::with_capacity(order.len());
-        for txid in order.iter().rev() {
-            if !closed.contains(txid) {
-                let Some(entry) = self.entries.get(txid) else {
-                    continue;
-                };
-                for a in self.ancestors(&entry.tx, usize::MAX) {
-                    if let Some(n) = self.descendants.get_mut(&a) {
-                        *n = n.saturating_sub(1);
-                    }
-                }
+        for txid in &order {
+            if let Some(id) = self.cluster_of.remove(txid)
+                && !affected.contains(&id)
+            {
+                affected.push(id);
             }
             taken.extend(self.take(txid));
         }
-        taken.reverse();
+        for id in affected {
+            let members = self.clusters.remove(&id).unwrap_or_default();
+            self.regroup(members);
+        }
         taken
+    }
+
+    /// Gives the members (of one former cluster) still in the pool a cluster per connected group.
+    fn regroup(&mut self, members: Vec<Txid>) {
+        let mut placed: HashSet<Txid> = HashSet::new();
+        for start in members {
+            if !self.entries.contains_key(&start) || !placed.insert(start) {
+                continue;
+            }
+            self.next_cluster += 1;
+            let id = self.next_cluster;
+            let mut group = Vec::new();
+            let mut stack = vec![start];
+            while let Some(t) = stack.pop() {
+                group.push(t);
+                let Some(e) = self.entries.get(&t) else {
+                    continue;
+                };
+                let parents = e.tx.inputs().iter().map(|i| i.prev_out.txid);
+                let children = (0..e.tx.outputs.len() as u32)
+                    .filter_map(|vout| self.spent_by.get(&OutPoint { txid: t, vout }).copied());
+                for next in parents.chain(children) {
+                    if self.entries.contains_key(&next) && placed.insert(next) {
+                        stack.push(next);
+                    }
+                }
+            }
+            for t in &group {
+                self.cluster_of.insert(*t, id);
+            }
+            self.clusters.insert(id, group);
+        }
     }
 
     /// The pool entries among `txids`, each after those of its in-pool parents that are among them too.
@@ -629,11 +649,9 @@ impl Mempool {
         out
     }
 
-    /// Takes one entry out of every index but the descendant counts of its ancestors ([`Mempool::take_all`]
-    /// keeps those).
+    /// Takes one entry out of every index but the clusters ([`Mempool::take_all`] keeps those).
     fn take(&mut self, txid: &Txid) -> Option<MempoolEntry> {
         let entry = self.entries.remove(txid)?;
-        self.descendants.remove(txid);
         for (vout, o) in entry.tx.outputs.iter().enumerate() {
             if let Some(outputs) = self.unspent_to.get_mut(&o.address) {
                 outputs.remove(&(entry.seq, entry.txid, vout as u32));
@@ -1094,15 +1112,12 @@ mod tests {
     }
 
     #[test]
-    fn a_chain_of_unconfirmed_transactions_stops_at_the_ancestor_limit() {
+    fn a_chain_of_unconfirmed_transactions_stops_at_the_cluster_limit() {
         let chain = chain();
-        let limits = ChainLimits {
-            ancestors: 3,
-            descendants: 100,
-        };
+        let limits = ChainLimits { cluster: 4 };
         let mut pool = Mempool::with_limits(1 << 20, limits);
         let txs = unconfirmed_chain(&chain, 5);
-        // The fourth has three unconfirmed ancestors: allowed. The fifth would have four.
+        // Four connected transactions are allowed; the fifth would make five.
         for tx in &txs[..4] {
             add(&mut pool, &chain, tx).unwrap();
         }
@@ -1111,7 +1126,7 @@ mod tests {
             Err(MempoolError::ChainTooLong(limits))
         );
         assert_eq!(pool.len(), 4, "the refused one left nothing behind");
-        assert_eq!(pool.descendant_count(&txs[0].txid()), Some(3));
+        assert_eq!(pool.cluster_size(&txs[0].txid()), Some(4));
         // The only unconfirmed output key 1 may spend is the last one's.
         let me = key(1).public_key().pubkey_hash();
         let unspent = |pool: &Mempool| -> Vec<OutPoint> {
@@ -1139,28 +1154,26 @@ mod tests {
         let removals = pool.removals_for(&[&block]);
         assert_eq!(removals, vec![txs[0].txid()]);
         assert_eq!(pool.remove_all(&removals), 1);
+        assert_eq!(pool.cluster_size(&txs[1].txid()), Some(3));
         let entry = pool
             .check(&txs[4], next.utxos(), next.height(), next.network())
             .unwrap();
         pool.insert(entry).unwrap();
         assert_eq!(pool.len(), 4);
-        assert_eq!(pool.descendant_count(&txs[1].txid()), Some(3));
+        assert_eq!(pool.cluster_size(&txs[4].txid()), Some(4));
         assert_eq!(unspent(&pool), vec![first_out(&txs[4])]);
         // Taking the last one out makes its parent's output spendable again.
         pool.remove_with_descendants(&txs[4].txid());
         assert_eq!(unspent(&pool), vec![first_out(&txs[3])]);
-        assert_eq!(pool.descendant_count(&txs[1].txid()), Some(2));
+        assert_eq!(pool.cluster_size(&txs[1].txid()), Some(3));
     }
 
     #[test]
-    fn a_transaction_may_not_gain_more_descendants_than_the_limit() {
+    fn clusters_count_descendants_too_and_split_when_a_shared_parent_leaves() {
         let chain = chain();
-        let limits = ChainLimits {
-            ancestors: 100,
-            descendants: 4,
-        };
+        let limits = ChainLimits { cluster: 5 };
         let mut pool = Mempool::with_limits(1 << 20, limits);
-        // A root with six outputs, and a child spending each: the fifth child is one descendant too many.
+        // A root with six outputs, and a child spending each: the fifth child is one too many.
         let (root_in, funds) = chain.spendable(&key(2).public_key().pubkey_hash())[0];
         let root = spend(&chain, 2, root_in, funds.output.amount.to_units(), 6);
         add(&mut pool, &chain, &root).unwrap();
@@ -1181,12 +1194,12 @@ mod tests {
         for c in &children[..4] {
             add(&mut pool, &chain, c).unwrap();
         }
-        assert_eq!(pool.descendant_count(&root.txid()), Some(4));
+        assert_eq!(pool.cluster_size(&root.txid()), Some(5));
         assert_eq!(
             add(&mut pool, &chain, &children[4]),
             Err(MempoolError::ChainTooLong(limits))
         );
-        // A grandchild counts for the root too.
+        // A grandchild counts too.
         let grandchild = spend(
             &chain,
             2,
@@ -1201,30 +1214,68 @@ mod tests {
             add(&mut pool, &chain, &grandchild),
             Err(MempoolError::ChainTooLong(limits))
         );
-        // Once one child leaves (with what spends it), there is room again — counted, not rewalked.
+        // Once one child leaves (with what spends it), there is room again.
         assert_eq!(pool.remove_with_descendants(&children[1].txid()).len(), 1);
-        assert_eq!(pool.descendant_count(&root.txid()), Some(3));
+        assert_eq!(pool.cluster_size(&root.txid()), Some(4));
         add(&mut pool, &chain, &children[4]).unwrap();
         assert_eq!(
             add(&mut pool, &chain, &children[5]),
             Err(MempoolError::ChainTooLong(limits))
         );
-        // Evicting the root takes all its descendants, and the counts go with them.
-        assert_eq!(pool.remove_with_descendants(&root.txid()).len(), 5);
-        assert!(pool.is_empty() && pool.descendants.is_empty());
+        // The root confirmed: its four children no longer share anything unconfirmed, each is alone.
+        assert_eq!(pool.remove_all(&[root.txid()]), 1);
+        for c in [&children[0], &children[2], &children[3], &children[4]] {
+            assert_eq!(pool.cluster_size(&c.txid()), Some(1));
+        }
+        add(&mut pool, &chain, &children[5]).unwrap_err(); // its input (the root's output) is gone
+        add(&mut pool, &chain, &grandchild).unwrap();
+        assert_eq!(pool.cluster_size(&grandchild.txid()), Some(2));
+        // Two clusters joined by one transaction spending from both become one.
+        let joint = Transaction::signed_transfer(
+            &[
+                (
+                    OutPoint {
+                        txid: children[2].txid(),
+                        vout: 0,
+                    },
+                    &key(2),
+                ),
+                (
+                    OutPoint {
+                        txid: grandchild.txid(),
+                        vout: 0,
+                    },
+                    &key(2),
+                ),
+            ],
+            vec![TxOut {
+                amount: Amount::from_units(1000).unwrap(),
+                address: key(9).public_key().pubkey_hash(),
+            }],
+            Vec::new(),
+            &chain.network().genesis_hash(),
+        );
+        add(&mut pool, &chain, &joint).unwrap();
+        assert_eq!(pool.cluster_size(&children[0].txid()), Some(4));
+        assert_eq!(pool.cluster_size(&children[3].txid()), Some(1));
+        // Evicting everything leaves no cluster behind.
+        for c in [&children[0], &children[2], &children[3], &children[4]] {
+            pool.remove_with_descendants(&c.txid());
+        }
+        assert!(pool.is_empty() && pool.clusters.is_empty() && pool.cluster_of.is_empty());
     }
 
     #[test]
-    fn the_default_limit_takes_a_chain_of_2500_ancestors_and_no_more() {
+    fn the_default_limit_takes_a_chain_of_2500_and_no_more() {
         let chain = chain();
         let mut pool = Mempool::new(usize::MAX / 2);
-        let txs = unconfirmed_chain(&chain, MAX_ANCESTORS + 2);
-        for tx in &txs[..=MAX_ANCESTORS] {
+        let txs = unconfirmed_chain(&chain, MAX_CLUSTER + 1);
+        for tx in &txs[..MAX_CLUSTER] {
             add(&mut pool, &chain, tx).unwrap();
         }
-        assert_eq!(pool.descendant_count(&txs[0].txid()), Some(MAX_ANCESTORS));
-        let err = add(&mut pool, &chain, &txs[MAX_ANCESTORS + 1]).unwrap_err();
+        assert_eq!(pool.cluster_size(&txs[0].txid()), Some(MAX_CLUSTER));
+        let err = add(&mut pool, &chain, &txs[MAX_CLUSTER]).unwrap_err();
         assert_eq!(err, MempoolError::ChainTooLong(ChainLimits::default()));
-        assert!(err.to_string().contains("at most 2500 ancestors"), "{err}");
+        assert!(err.to_string().contains("at most 2500 connected"), "{err}");
     }
 }
