@@ -142,11 +142,12 @@ impl Decode for BlockChanges {
 }
 
 /// An in-memory UTXO set with the active chain's txids — for tests, tools and the reference behaviour
-/// that the stores must match.
+/// that the stores must match — indexed by address too (a wallet's coins without a scan).
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct MemoryUtxoSet {
     utxos: HashMap<OutPoint, UtxoEntry>,
     txids: HashSet<Txid>,
+    by_address: HashMap<crate::crypto::PubkeyHash, HashSet<OutPoint>>,
 }
 
 impl MemoryUtxoSet {
@@ -160,10 +161,52 @@ impl MemoryUtxoSet {
         utxos: impl IntoIterator<Item = (OutPoint, UtxoEntry)>,
         txids: impl IntoIterator<Item = Txid>,
     ) -> Self {
-        MemoryUtxoSet {
-            utxos: utxos.into_iter().collect(),
+        let mut set = MemoryUtxoSet {
             txids: txids.into_iter().collect(),
+            ..MemoryUtxoSet::default()
+        };
+        for (outpoint, entry) in utxos {
+            set.insert(outpoint, entry);
         }
+        set
+    }
+
+    fn insert(&mut self, outpoint: OutPoint, entry: UtxoEntry) {
+        if let Some(old) = self.utxos.insert(outpoint, entry) {
+            self.unindex(&outpoint, &old);
+        }
+        self.by_address
+            .entry(entry.output.address)
+            .or_default()
+            .insert(outpoint);
+    }
+
+    fn remove(&mut self, outpoint: &OutPoint) {
+        if let Some(old) = self.utxos.remove(outpoint) {
+            self.unindex(outpoint, &old);
+        }
+    }
+
+    fn unindex(&mut self, outpoint: &OutPoint, entry: &UtxoEntry) {
+        if let Some(set) = self.by_address.get_mut(&entry.output.address) {
+            set.remove(outpoint);
+            if set.is_empty() {
+                self.by_address.remove(&entry.output.address);
+            }
+        }
+    }
+
+    /// The unspent outputs paying `address`, ordered by outpoint.
+    pub fn outputs_of(&self, address: &crate::crypto::PubkeyHash) -> Vec<(OutPoint, UtxoEntry)> {
+        let mut out: Vec<(OutPoint, UtxoEntry)> = self
+            .by_address
+            .get(address)
+            .into_iter()
+            .flatten()
+            .filter_map(|o| self.utxos.get(o).map(|e| (*o, *e)))
+            .collect();
+        out.sort_by_key(|(o, _)| *o);
+        out
     }
 
     /// Number of transactions of the chain.
@@ -174,10 +217,10 @@ impl MemoryUtxoSet {
     /// Applies a block's changes.
     pub fn apply(&mut self, changes: &BlockChanges) {
         for (outpoint, _) in &changes.spent {
-            self.utxos.remove(outpoint);
+            self.remove(outpoint);
         }
         for (outpoint, entry) in &changes.created {
-            self.utxos.insert(*outpoint, *entry);
+            self.insert(*outpoint, *entry);
         }
         self.txids.extend(changes.txids.iter().copied());
     }
@@ -185,10 +228,10 @@ impl MemoryUtxoSet {
     /// Reverts a block's changes (the block must be the last one applied).
     pub fn undo(&mut self, changes: &BlockChanges) {
         for (outpoint, _) in &changes.created {
-            self.utxos.remove(outpoint);
+            self.remove(outpoint);
         }
         for (outpoint, entry) in &changes.spent {
-            self.utxos.insert(*outpoint, *entry);
+            self.insert(*outpoint, *entry);
         }
         for txid in &changes.txids {
             self.txids.remove(txid);
@@ -213,9 +256,11 @@ impl MemoryUtxoSet {
     /// The confirmed balance of an address (sum of its unspent outputs).
     pub fn balance(&self, address: &crate::crypto::PubkeyHash) -> Amount {
         let total: u64 = self
-            .utxos
-            .values()
-            .filter(|e| e.output.address == *address)
+            .by_address
+            .get(address)
+            .into_iter()
+            .flatten()
+            .filter_map(|o| self.utxos.get(o))
             .map(|e| e.output.amount.to_units())
             .sum();
         Amount::from_units(total).unwrap_or(Amount::MAX)

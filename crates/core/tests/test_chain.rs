@@ -675,3 +675,31 @@ fn a_batch_of_blocks_is_checked_as_one_and_stops_at_the_first_bad_block() {
         Some((29, BlockError::InsufficientWork { .. }))
     ));
 }
+
+#[test]
+fn the_address_index_of_the_utxo_set_follows_every_block_and_undo() {
+    let actors = Actors::new();
+    let (mut chain, _, _) = build_chain(&actors);
+    // What the index answers equals a scan of the whole set, for every actor, at every height going back.
+    loop {
+        for key in actors.all() {
+            let address = addr(key);
+            let mut scanned: Vec<_> = chain
+                .utxos()
+                .iter()
+                .filter(|(_, e)| e.output.address == address)
+                .map(|(o, e)| (*o, *e))
+                .collect();
+            scanned.sort_by_key(|(o, _)| *o);
+            assert_eq!(chain.utxos().outputs_of(&address), scanned);
+            let total: u64 = scanned
+                .iter()
+                .map(|(_, e)| e.output.amount.to_units())
+                .sum();
+            assert_eq!(chain.utxos().balance(&address).to_units(), total);
+        }
+        if chain.pop().is_none() {
+            break;
+        }
+    }
+}

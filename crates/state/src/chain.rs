@@ -1028,17 +1028,16 @@ impl State {
         &self,
         address: &PubkeyHash,
     ) -> Result<Vec<(OutPoint, UtxoEntry)>, StateError> {
-        // The store is read before the lock is taken (no I/O under it); what a block committed since then
-        // spent is dropped under the lock, against the in-memory UTXO set.
-        let stored = self.read(|s| s.address_utxos(address))?;
+        // The in-memory UTXO set's address index: no store read, and nothing but memory under the lock.
         let inner = self.lock();
         let next = inner.tip_height().0 + 1;
         let maturity = self.network.spec().coinbase_maturity;
-        let mut out: Vec<(OutPoint, UtxoEntry)> = stored
+        let mut out: Vec<(OutPoint, UtxoEntry)> = inner
+            .utxos
+            .outputs_of(address)
             .into_iter()
             .filter(|(op, e)| {
-                ferrochain_core::utxo::UtxoView::utxo(&inner.utxos, op).is_some()
-                    && inner.mempool.spender(op).is_none()
+                inner.mempool.spender(op).is_none()
                     && (!e.is_coinbase || e.height.0 + maturity <= next)
             })
             .collect();
