@@ -505,25 +505,30 @@ impl<'a> Sync<'a> {
     }
 
     /// Hands the pending headers (a branch with more work than this node's) to the chain state, then downloads
-    /// the bodies it lacks and submits them in order.
+    /// the bodies it lacks and submits them in order. The first bodies are asked for while the state takes
+    /// the headers (their write overlaps the download); they are used only if it took them.
     async fn fetch_and_submit(&mut self) -> Result<(), PeerError> {
         let pending = std::mem::take(&mut self.pending);
-        let (taken, wanted) = self
+        let wanted: Vec<BlockHash> = {
+            let state = self.node.state();
+            pending
+                .iter()
+                .map(|(h, _)| *h)
+                .filter(|h| !state.header(h).is_some_and(|r| r.has_body))
+                .collect()
+        };
+        let headers: Vec<Header> = pending.iter().map(|(_, h)| *h).collect();
+        let first = &wanted[..wanted.len().min(self.options.blocks_per_request)];
+        let submit = self
             .node
-            .blocking(move |node| {
-                let state = node.state();
-                let headers: Vec<Header> = pending.iter().map(|(_, h)| *h).collect();
-                let taken = state.submit_headers(&headers);
-                let wanted = pending
-                    .into_iter()
-                    .map(|(h, _)| h)
-                    .filter(|h| !state.header(h).is_some_and(|r| r.has_body))
-                    .collect::<Vec<_>>();
-                (taken, wanted)
-            })
-            .await
-            .map_err(local)?;
-        match taken {
+            .blocking(move |node| node.state().submit_headers(&headers));
+        let (taken, first_answer) = if first.is_empty() {
+            (submit.await, None)
+        } else {
+            let (taken, answer) = tokio::join!(submit, self.client.blocks(first));
+            (taken, Some(answer))
+        };
+        match taken.map_err(local)? {
             Ok(_) => {}
             Err(e @ StateError::NotYet { .. }) => {
                 self.not_yet = Some(e.to_string());
@@ -534,10 +539,14 @@ impl<'a> Sync<'a> {
             }
             Err(e) => return Err(local(NodeError::State(e))),
         }
+        let mut prefetched = first_answer;
         let mut rest: &[BlockHash] = &wanted;
         while !rest.is_empty() {
             let ask = &rest[..rest.len().min(self.options.blocks_per_request)];
-            let answer = self.client.blocks(ask).await?;
+            let answer = match prefetched.take() {
+                Some(answer) => answer?,
+                None => self.client.blocks(ask).await?,
+            };
             if answer.blocks.is_empty() {
                 return Err(invalid(format!(
                     "the peer sent the header of block {} but not its body",
