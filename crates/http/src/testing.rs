@@ -326,8 +326,6 @@ impl TestNode {
                 .expect("the server task does not panic")
                 .expect("the server ends without an error");
         }
-        // Closing a PostgreSQL store blocks (its client is synchronous), which a tokio worker must not do.
-        let _ = tokio::task::spawn_blocking(move || drop(self)).await;
     }
 
     /// The router with requests coming from `from` (see [`in_process`]).

@@ -242,11 +242,6 @@ impl Mempool {
         }
     }
 
-    /// The chain limits this pool enforces.
-    pub fn limits(&self) -> ChainLimits {
-        self.limits
-    }
-
     /// How many pool transactions are connected to `txid` by unconfirmed spends, itself included; `None` if
     /// it is not in the pool.
     pub fn cluster_size(&self, txid: &Txid) -> Option<usize> {
